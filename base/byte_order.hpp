@@ -17,7 +17,9 @@ using ConstBytes = std::span<const std::byte>;
 constexpr std::uint16_t bswap16(std::uint16_t v) noexcept {
   return static_cast<std::uint16_t>((v << 8U) | (v >> 8U));
 }
-constexpr std::uint32_t bswap32(std::uint32_t v) noexcept { return __builtin_bswap32(v); }
+constexpr std::uint32_t bswap32(std::uint32_t v) noexcept {
+  return __builtin_bswap32(v);
+}
 
 // Reads and writes at a byte offset; the caller has bounds-checked `off + N <= s.size()`.
 inline std::uint16_t load_be16(ConstBytes s, std::size_t off) noexcept {
@@ -87,7 +89,11 @@ class Be32 {
 static_assert(sizeof(Be16) == 2 && sizeof(Be32) == 4);
 
 // View a trivially copyable byte container as std::byte spans.
-inline ConstBytes as_bytes(std::span<const std::uint8_t> s) noexcept { return std::as_bytes(s); }
-inline Bytes as_writable(std::span<std::uint8_t> s) noexcept { return std::as_writable_bytes(s); }
+inline ConstBytes as_bytes(std::span<const std::uint8_t> s) noexcept {
+  return std::as_bytes(s);
+}
+inline Bytes as_writable(std::span<std::uint8_t> s) noexcept {
+  return std::as_writable_bytes(s);
+}
 
 }  // namespace etherpath

@@ -2,11 +2,10 @@
 #include "base/ip_address.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <charconv>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace etherpath {
 
@@ -26,7 +25,9 @@ Result<IpAddress> IpAddress::parse(std::string_view text) {
   return fail(Errc::invalid_argument, fmt::format("invalid IP address '{}'", text));
 }
 
-IpAddress IpAddress::from_in_addr(const in_addr& a) { return v4(ntohl(a.s_addr)); }
+IpAddress IpAddress::from_in_addr(const in_addr& a) {
+  return v4(ntohl(a.s_addr));
+}
 
 IpAddress IpAddress::from_in6_addr(const in6_addr& a) {
   Bytes16 b{};
@@ -75,7 +76,9 @@ IpAddress IpAddress::plus(std::uint64_t n) const {
   Bytes16 b = bytes_;
   unsigned carry_in = 0;
   for (int i = 15; i >= 0; --i) {
-    const unsigned add = (i >= 8) ? static_cast<unsigned>((n >> (8U * (15U - static_cast<unsigned>(i)))) & 0xffU) : 0U;
+    const unsigned add =
+        (i >= 8) ? static_cast<unsigned>((n >> (8U * (15U - static_cast<unsigned>(i)))) & 0xffU)
+                 : 0U;
     const unsigned sum = b[static_cast<std::size_t>(i)] + add + carry_in;
     b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(sum);
     carry_in = sum >> 8U;

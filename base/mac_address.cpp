@@ -25,9 +25,10 @@ Result<MacAddress> MacAddress::parse(std::string_view text) {
   // 6 pairs of hex digits with 5 separators, all the same (':' or '-').
   constexpr std::size_t kTextSize = 17;
   auto bad = [&] {
-    return fail(Errc::invalid_argument,
-                fmt::format("invalid MAC address '{}': expected six hex pairs like 02:00:00:00:00:01",
-                            text));
+    return fail(
+        Errc::invalid_argument,
+        fmt::format("invalid MAC address '{}': expected six hex pairs like 02:00:00:00:00:01",
+                    text));
   };
   if (text.size() != kTextSize) {
     return bad();

@@ -36,7 +36,8 @@ const std::error_category& etherpath_category() noexcept {
 
 std::string Error::message() const {
   // invalid_argument and malformed errors carry their whole story in the context already.
-  if (code_ == make_error_code(Errc::invalid_argument) || code_ == make_error_code(Errc::malformed)) {
+  if (code_ == make_error_code(Errc::invalid_argument) ||
+      code_ == make_error_code(Errc::malformed)) {
     return context_.empty() ? code_.message() : context_;
   }
   if (context_.empty()) {
@@ -49,6 +50,8 @@ Error Error::wrap(const std::string& outer) const {
   return {code_, context_.empty() ? outer : outer + ": " + context_};
 }
 
-std::ostream& operator<<(std::ostream& os, const Error& e) { return os << e.message(); }
+std::ostream& operator<<(std::ostream& os, const Error& e) {
+  return os << e.message();
+}
 
 }  // namespace etherpath

@@ -73,7 +73,9 @@ std::ostream& operator<<(std::ostream& os, const Error& e);
 struct Unexpected {
   Error error;
 };
-inline Unexpected fail(Error e) { return Unexpected{std::move(e)}; }
+inline Unexpected fail(Error e) {
+  return Unexpected{std::move(e)};
+}
 inline Unexpected fail(Errc code, std::string context) {
   return Unexpected{Error(code, std::move(context))};
 }
@@ -87,15 +89,18 @@ class [[nodiscard]] Result {
  public:
   using value_type = T;
 
-  Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Result(Unexpected u) : data_(std::in_place_index<1>, std::move(u.error)) {}  // NOLINT(google-explicit-constructor)
-  Result(Error e) : data_(std::in_place_index<1>, std::move(e)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value)
+      : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Unexpected u)
+      : data_(std::in_place_index<1>, std::move(u.error)) {}  // NOLINT(google-explicit-constructor)
+  Result(Error e)
+      : data_(std::in_place_index<1>, std::move(e)) {}  // NOLINT(google-explicit-constructor)
   template <typename U>
-    requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::remove_cvref_t<U>, T> &&
-             !std::is_same_v<std::remove_cvref_t<U>, Error> &&
-             !std::is_same_v<std::remove_cvref_t<U>, Unexpected> &&
-             !std::is_same_v<std::remove_cvref_t<U>, Result>)
-  Result(U&& value) : data_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::remove_cvref_t<U>, T> &&
+           !std::is_same_v<std::remove_cvref_t<U>, Error> &&
+           !std::is_same_v<std::remove_cvref_t<U>, Unexpected> &&
+           !std::is_same_v<std::remove_cvref_t<U>, Result>) Result(U&& value)
+      : data_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
 
   [[nodiscard]] bool has_value() const noexcept { return data_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
@@ -125,7 +130,8 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Unexpected u) : error_(std::move(u.error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  Result(Unexpected u)
+      : error_(std::move(u.error)), ok_(false) {}        // NOLINT(google-explicit-constructor)
   Result(Error e) : error_(std::move(e)), ok_(false) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool has_value() const noexcept { return ok_; }
@@ -140,25 +146,27 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status ok() { return {}; }
+inline Status ok() {
+  return {};
+}
 
 }  // namespace etherpath
 
 // Propagate an error out of a function returning Result<...>: EP_TRY(auto x, expr);
 #define EP_CONCAT_INNER(a, b) a##b
 #define EP_CONCAT(a, b) EP_CONCAT_INNER(a, b)
-#define EP_TRY_IMPL(tmp, decl, expr)                     \
-  auto tmp = (expr);                                     \
-  if (!tmp) {                                            \
-    return ::etherpath::fail(std::move(tmp).error());    \
-  }                                                      \
+#define EP_TRY_IMPL(tmp, decl, expr)                  \
+  auto tmp = (expr);                                  \
+  if (!tmp) {                                         \
+    return ::etherpath::fail(std::move(tmp).error()); \
+  }                                                   \
   decl = std::move(tmp).value()
 #define EP_TRY(decl, expr) EP_TRY_IMPL(EP_CONCAT(ep_try_tmp_, __LINE__), decl, expr)
 // Same for Status-returning expressions.
-#define EP_TRY_STATUS(expr)                                           \
-  do {                                                                \
-    auto ep_status_tmp = (expr);                                      \
-    if (!ep_status_tmp) {                                             \
-      return ::etherpath::fail(std::move(ep_status_tmp).error());     \
-    }                                                                 \
+#define EP_TRY_STATUS(expr)                                       \
+  do {                                                            \
+    auto ep_status_tmp = (expr);                                  \
+    if (!ep_status_tmp) {                                         \
+      return ::etherpath::fail(std::move(ep_status_tmp).error()); \
+    }                                                             \
   } while (false)

@@ -1,9 +1,9 @@
 // VLAN text parsing and formatting.
 #include "base/vlan.hpp"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace etherpath {
 
@@ -82,8 +82,7 @@ Result<std::uint16_t> parse_tpid(std::string_view text) {
   if (t == "88a8" || t == "88A8") {
     return kTpid8021ad;
   }
-  return fail(Errc::invalid_argument,
-              fmt::format("invalid TPID '{}': must be 8100 or 88a8", text));
+  return fail(Errc::invalid_argument, fmt::format("invalid TPID '{}': must be 8100 or 88a8", text));
 }
 
 }  // namespace etherpath

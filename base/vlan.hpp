@@ -20,10 +20,10 @@ inline constexpr std::size_t kMaxVlanDepth = 2;
 inline constexpr std::uint16_t kMaxVlanId = 4094;
 
 struct VlanTag {
-  std::uint16_t id = 0;            // 12-bit VID
+  std::uint16_t id = 0;             // 12-bit VID
   std::uint16_t tpid = kTpid8021Q;  // 0x8100 or 0x88a8
-  std::uint8_t pcp = 0;            // 3-bit priority code point
-  bool dei = false;                // drop eligible indicator
+  std::uint8_t pcp = 0;             // 3-bit priority code point
+  bool dei = false;                 // drop eligible indicator
 
   // The 16-bit TCI as it goes on the wire (host order).
   [[nodiscard]] constexpr std::uint16_t tci() const {

@@ -40,7 +40,8 @@ TEST(IpEndpoint, ParseAndSockaddrRoundTrip) {
     EXPECT_EQ(ep->to_string(), text);
     sockaddr_storage ss{};
     const socklen_t len = ep->to_sockaddr(ss);
-    const auto back = IpEndpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), len);  // NOLINT
+    const auto back =
+        IpEndpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&ss), len);  // NOLINT
     ASSERT_TRUE(back);
     EXPECT_EQ(*back, *ep);
   }

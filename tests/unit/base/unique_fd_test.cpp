@@ -1,15 +1,17 @@
 // UniqueFd and MmapRegion own their kernel objects exactly once.
-#include <fcntl.h>
+#include "base/unique_fd.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include "base/mmap_region.hpp"
-#include "base/unique_fd.hpp"
 
 namespace etherpath {
 namespace {
 
-bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
+bool fd_open(int fd) {
+  return ::fcntl(fd, F_GETFD) != -1;
+}
 
 TEST(UniqueFd, ClosesOnceAndMoves) {
   int raw = ::open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -60,8 +60,8 @@ TEST(VlanText, RangeIs0To4094) {
 }
 
 TEST(VlanText, RejectionsAreOneLineAndNameTheText) {
-  for (const char* bad : {"4095", "4929.30", "33.aa", "1.2.3", "1|2.3", "-1", "1.", ".1", "x",
-                          " 1", "1 ", "+5"}) {
+  for (const char* bad :
+       {"4095", "4929.30", "33.aa", "1.2.3", "1|2.3", "-1", "1.", ".1", "x", " 1", "1 ", "+5"}) {
     const auto s = VlanStack::parse(bad);
     ASSERT_FALSE(s) << bad;
     const auto msg = s.error().message();
