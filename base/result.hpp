@@ -83,6 +83,16 @@ inline Unexpected fail_errno(std::string context, int err = errno) {
   return Unexpected{Error::from_errno(std::move(context), err)};
 }
 
+namespace detail {
+// U converts to T and is none of the types that Result's other constructors take.
+template <typename U, typename T, typename R>
+concept ConvertibleValue =
+    std::is_constructible_v<T, U&&> && !std::is_same_v<std::remove_cvref_t<U>, T> &&
+    !std::is_same_v<std::remove_cvref_t<U>, Error> &&
+    !std::is_same_v<std::remove_cvref_t<U>, Unexpected> &&
+    !std::is_same_v<std::remove_cvref_t<U>, R>;
+}  // namespace detail
+
 // A value of T or an Error. Like std::expected (C++23), which g++ 12 and clang 14 lack.
 template <typename T>
 class [[nodiscard]] Result {
@@ -95,12 +105,11 @@ class [[nodiscard]] Result {
       : data_(std::in_place_index<1>, std::move(u.error)) {}  // NOLINT(google-explicit-constructor)
   Result(Error e)
       : data_(std::in_place_index<1>, std::move(e)) {}  // NOLINT(google-explicit-constructor)
-  template <typename U>
-  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::remove_cvref_t<U>, T> &&
-           !std::is_same_v<std::remove_cvref_t<U>, Error> &&
-           !std::is_same_v<std::remove_cvref_t<U>, Unexpected> &&
-           !std::is_same_v<std::remove_cvref_t<U>, Result>) Result(U&& value)
-      : data_(std::in_place_index<0>, T(std::forward<U>(value))) {}  // NOLINT
+  // Converting constructor (Result<std::string> r = "text"). The concept keeps it away from
+  // copies and moves, which clang-tidy 14 does not see.
+  template <detail::ConvertibleValue<T, Result> U>
+  Result(U&& value)  // NOLINT(google-explicit-constructor,bugprone-forwarding-reference-overload)
+      : data_(std::in_place_index<0>, T(std::forward<U>(value))) {}
 
   [[nodiscard]] bool has_value() const noexcept { return data_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
@@ -153,6 +162,8 @@ inline Status ok() {
 }  // namespace etherpath
 
 // Propagate an error out of a function returning Result<...>: EP_TRY(auto x, expr);
+// `tmp` and `decl` are declarations, which cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define EP_CONCAT_INNER(a, b) a##b
 #define EP_CONCAT(a, b) EP_CONCAT_INNER(a, b)
 #define EP_TRY_IMPL(tmp, decl, expr)                  \
@@ -161,6 +172,7 @@ inline Status ok() {
     return ::etherpath::fail(std::move(tmp).error()); \
   }                                                   \
   decl = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 #define EP_TRY(decl, expr) EP_TRY_IMPL(EP_CONCAT(ep_try_tmp_, __LINE__), decl, expr)
 // Same for Status-returning expressions.
 #define EP_TRY_STATUS(expr)                                       \

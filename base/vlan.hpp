@@ -27,7 +27,7 @@ struct VlanTag {
 
   // The 16-bit TCI as it goes on the wire (host order).
   [[nodiscard]] constexpr std::uint16_t tci() const {
-    return static_cast<std::uint16_t>((std::uint16_t{pcp} << 13U) | (dei ? 0x1000U : 0U) |
+    return static_cast<std::uint16_t>((static_cast<unsigned>(pcp) << 13U) | (dei ? 0x1000U : 0U) |
                                       (id & 0x0fffU));
   }
   static constexpr VlanTag from_tci(std::uint16_t tpid, std::uint16_t tci) {
