@@ -1,0 +1,150 @@
+/* steer_abi.h: the one definition of the steering program's map keys, values, counters and
+ * sizes, shared by bpf/steer.bpf.c and the C++ owner (etherpath::bpf). C, fixed-width types,
+ * explicit padding; every size is asserted here in both languages and checked again against the
+ * loaded maps (bpf_map__key_size/value_size).
+ *
+ * Byte order: every multi-byte field of a key is in network byte order (as the frame carries
+ * it), so the BPF side copies bytes from the frame without swapping. The 12-byte L2 key is
+ * byte-for-byte etherconn's L2EndpointKey (MAC, outer VID, inner VID, EtherType; 0xffff = no tag).
+ */
+#ifndef ETHERPATH_BPF_STEER_ABI_H
+#define ETHERPATH_BPF_STEER_ABI_H
+
+#ifdef __cplusplus
+#include <cstddef>
+#include <cstdint>
+#define EP_U8 std::uint8_t
+#define EP_U16 std::uint16_t
+#define EP_U32 std::uint32_t
+#define EP_U64 std::uint64_t
+#define EP_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#include <linux/types.h>
+#define EP_U8 __u8
+#define EP_U16 __u16
+#define EP_U32 __u32
+#define EP_U64 __u64
+#define EP_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* The deepest VLAN stack the program parses; equals etherpath::kMaxVlanDepth (asserted in C++). */
+#define EP_MAX_VLAN_DEPTH 2
+/* A VID slot with no tag (etherconn's NOVLANTAG); same bytes in either byte order. */
+#define EP_NO_VLAN 0xffff
+/* The 12 VID bits of a TCI; the PCP and DEI bits are never part of a key. */
+#define EP_VID_MASK 0x0fff
+
+/* Map sizes. l2 and owned hold one entry per emulated host and EtherType/address: issue #4
+ * emulates 65,536 hosts, so both hold twice that. Hash maps are preallocated: no allocation on
+ * the hot path, at the price of memory up front (a few MiB each). */
+#define EP_L2_MAX_ENTRIES 131072
+#define EP_L4_MAX_ENTRIES 65536
+#define EP_OWNED_MAX_ENTRIES 131072
+#define EP_MULTICAST_MAX_ENTRIES 4096
+#define EP_DEFAULT_MAX_ENTRIES 4096
+/* xsks_map is indexed by rx_queue_index: one slot per receive queue. */
+#define EP_MAX_QUEUES 256
+
+/* The program's name as the kernel shows it (15 characters at most): how a stale etherpath
+ * program left by a killed process is recognised. */
+#define EP_PROG_NAME "etherpath_steer"
+/* ep_owner.magic: "EPSTEER1" */
+#define EP_OWNER_MAGIC 0x3152454554535045ULL
+/* Bumped whenever a layout in this file changes. */
+#define EP_ABI_VERSION 1
+
+/* IP versions in keys. */
+#define EP_IPV4 4
+#define EP_IPV6 6
+
+/* VLAN IDs of a frame, outer first, network byte order, EP_NO_VLAN where there is no tag. */
+struct ep_vlan_ids {
+	EP_U16 id[EP_MAX_VLAN_DEPTH];
+};
+
+/* l2_endpoints: frames to an emulated host's MAC, per VLAN stack and inner EtherType. */
+struct ep_l2_key {
+	EP_U8 mac[6];
+	struct ep_vlan_ids vlans;
+	EP_U16 ethertype; /* network order */
+};
+
+/* l4_endpoints: flows on the interface's own MAC. port is the UDP/TCP destination port, or the
+ * ICMP/ICMPv6 echo identifier; an ICMP entry with port 0 matches any identifier (the program
+ * looks up the exact id first, then 0). addr is 16 bytes: IPv4 as ::ffff:a.b.c.d. */
+struct ep_l4_key {
+	struct ep_vlan_ids vlans;
+	EP_U8 addr[16];
+	EP_U8 ip_version; /* EP_IPV4 or EP_IPV6 */
+	EP_U8 protocol;   /* IPPROTO_UDP, IPPROTO_TCP, IPPROTO_ICMP, IPPROTO_ICMPV6 */
+	EP_U16 port;      /* network order */
+};
+
+/* owned_addrs: addresses of emulated hosts; ARP requests and IPv6 neighbour solicitations whose
+ * target is one of them go to user space. addr as in ep_l4_key. */
+struct ep_owned_key {
+	struct ep_vlan_ids vlans;
+	EP_U8 addr[16];
+	EP_U8 ip_version;
+	EP_U8 pad[3]; /* zero */
+};
+
+/* multicast_subs and default_rx: a VLAN stack and inner EtherType. */
+struct ep_vlan_etype_key {
+	struct ep_vlan_ids vlans;
+	EP_U16 ethertype; /* network order */
+	EP_U16 pad;       /* zero */
+};
+
+/* The value of every endpoint map: an id user space chose (the program does not read it). */
+struct ep_endpoint {
+	EP_U32 id;
+	EP_U32 flags; /* reserved, zero */
+};
+
+/* Read-only data of a loaded program (section .rodata.owner): who loaded it, so that a later
+ * start can tell a stale program of a dead process from one that is still in use. */
+struct ep_owner {
+	EP_U64 magic;      /* EP_OWNER_MAGIC */
+	EP_U32 pid;        /* the loading process */
+	EP_U32 abi_version;
+	EP_U64 start_time; /* the process's start time in clock ticks (/proc/PID/stat field 22) */
+};
+
+/* stats: a per-CPU array of __u64 indexed by these reasons. Every frame counts once in
+ * EP_STAT_FRAMES, once in exactly one verdict reason (EP_STAT_HIT_* or EP_STAT_PASS_*), and hits
+ * count again in EP_STAT_REDIRECTED or EP_STAT_NO_SOCKET. Keep etherpath::bpf::counter_name in
+ * step (it static_asserts EP_STAT_COUNT). */
+enum ep_stat {
+	EP_STAT_FRAMES = 0,          /* every frame the program saw */
+	EP_STAT_HIT_L2,              /* dst MAC + VLANs + EtherType registered */
+	EP_STAT_HIT_L4,              /* VLANs + dst IP + protocol + port/echo id registered */
+	EP_STAT_HIT_OWNED,           /* ARP request / NS for an owned address */
+	EP_STAT_HIT_MULTICAST,       /* broadcast/multicast on a subscribed VLANs + EtherType */
+	EP_STAT_HIT_DEFAULT,         /* unicast, no endpoint, a default receiver for VLANs + EtherType */
+	EP_STAT_PASS_UNICAST_MISS,   /* unicast, nothing registered: the kernel's */
+	EP_STAT_PASS_MULTICAST_MISS, /* broadcast/multicast without a subscription */
+	EP_STAT_PASS_NEIGH_NOT_OWNED, /* ARP request / NS for an address we do not own (the host's) */
+	EP_STAT_PASS_TRUNCATED,      /* ends inside a header the verdict needs: passed, not dropped */
+	EP_STAT_PASS_VLAN_TOO_DEEP,  /* more than EP_MAX_VLAN_DEPTH tags */
+	EP_STAT_REDIRECTED,          /* a hit that bpf_redirect_map accepted */
+	EP_STAT_NO_SOCKET,           /* a hit, but no socket on this queue: XDP_PASS fallback */
+	EP_STAT_COUNT
+};
+
+EP_STATIC_ASSERT(sizeof(struct ep_vlan_ids) == 4, "ep_vlan_ids layout");
+EP_STATIC_ASSERT(sizeof(struct ep_l2_key) == 12, "ep_l2_key layout (etherconn's L2EndpointKey)");
+EP_STATIC_ASSERT(sizeof(struct ep_l4_key) == 24, "ep_l4_key layout");
+EP_STATIC_ASSERT(sizeof(struct ep_owned_key) == 24, "ep_owned_key layout");
+EP_STATIC_ASSERT(sizeof(struct ep_vlan_etype_key) == 8, "ep_vlan_etype_key layout");
+EP_STATIC_ASSERT(sizeof(struct ep_endpoint) == 8, "ep_endpoint layout");
+EP_STATIC_ASSERT(sizeof(struct ep_owner) == 24, "ep_owner layout");
+EP_STATIC_ASSERT(EP_STAT_COUNT == 13, "update counter names in C++ when adding a reason");
+
+#undef EP_STATIC_ASSERT
+#undef EP_U8
+#undef EP_U16
+#undef EP_U32
+#undef EP_U64
+
+#endif /* ETHERPATH_BPF_STEER_ABI_H */
