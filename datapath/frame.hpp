@@ -1,0 +1,153 @@
+// Frame and FrameBatch: borrowed views of packet buffers (UMEM chunks, pcap copies) in batches.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace etherpath::datapath {
+
+// One packet buffer lent by an engine. The bytes live in the engine's memory (a UMEM chunk for
+// AF_XDP); a Frame is a plain value that points at them and owns nothing. Lifetime: a frame from
+// Engine::receive or Engine::alloc stays valid until it is handed back with Engine::release or
+// Engine::transmit (which takes it), or the engine is destroyed, whichever comes first.
+class Frame {
+ public:
+  constexpr Frame() = default;
+  // `chunk` is the start of a buffer of `chunk_size` bytes at address `addr` in `pool`; the packet
+  // starts `offset` bytes into it and is `length` bytes long.
+  constexpr Frame(std::byte* chunk, std::uint64_t addr, std::uint32_t chunk_size,
+                  std::uint32_t offset, std::uint32_t length, const void* pool,
+                  std::uint16_t queue = 0)
+      : chunk_(chunk),
+        pool_(pool),
+        addr_(addr),
+        chunk_size_(chunk_size),
+        offset_(offset),
+        length_(length),
+        queue_(queue) {}
+
+  // The packet bytes, rewritable in place.
+  [[nodiscard]] std::span<std::byte> data() const { return {chunk_ + offset_, length_}; }
+  [[nodiscard]] std::uint32_t size() const { return length_; }
+  // Bytes free in front of the packet, for prepending headers (a VLAN tag, a tunnel header).
+  [[nodiscard]] std::uint32_t headroom() const { return offset_; }
+  // Bytes free after the packet.
+  [[nodiscard]] std::uint32_t tailroom() const { return chunk_size_ - offset_ - length_; }
+  // The most bytes the packet can grow to from its current start.
+  [[nodiscard]] std::uint32_t capacity() const { return chunk_size_ - offset_; }
+
+  // Sets the packet length; false (and no change) when it would not fit.
+  bool resize(std::uint32_t length) {
+    if (length > capacity()) {
+      return false;
+    }
+    length_ = length;
+    return true;
+  }
+  // Grows the packet at the front by n bytes taken from the headroom; false if there is too little.
+  bool push_front(std::uint32_t n) {
+    if (n > offset_) {
+      return false;
+    }
+    offset_ -= n;
+    length_ += n;
+    return true;
+  }
+  // Drops n bytes from the front (e.g. to strip a tag); false if the packet is shorter.
+  bool pull_front(std::uint32_t n) {
+    if (n > length_) {
+      return false;
+    }
+    offset_ += n;
+    length_ -= n;
+    return true;
+  }
+  // Moves the packet start to `offset` bytes into the chunk with `length` bytes.
+  bool reset(std::uint32_t offset, std::uint32_t length) {
+    if (offset > chunk_size_ || length > chunk_size_ - offset) {
+      return false;
+    }
+    offset_ = offset;
+    length_ = length;
+    return true;
+  }
+
+  // The chunk's address inside its pool (a UMEM offset for AF_XDP).
+  [[nodiscard]] std::uint64_t chunk_addr() const { return addr_; }
+  // The packet's address inside its pool: what an AF_XDP TX descriptor carries.
+  [[nodiscard]] std::uint64_t packet_addr() const { return addr_ + offset_; }
+  [[nodiscard]] std::uint32_t offset() const { return offset_; }
+  [[nodiscard]] std::uint32_t chunk_size() const { return chunk_size_; }
+  [[nodiscard]] std::byte* chunk() const { return chunk_; }
+  // Which buffer pool the frame belongs to (a Umem, a pcap engine); engines sharing a UMEM can
+  // send each other's frames without a copy.
+  [[nodiscard]] const void* pool() const { return pool_; }
+  // The queue the frame was received on (0 for allocated frames).
+  [[nodiscard]] std::uint16_t queue() const { return queue_; }
+  [[nodiscard]] bool valid() const { return chunk_ != nullptr; }
+
+ private:
+  std::byte* chunk_ = nullptr;
+  const void* pool_ = nullptr;
+  std::uint64_t addr_ = 0;
+  std::uint32_t chunk_size_ = 0;
+  std::uint32_t offset_ = 0;
+  std::uint32_t length_ = 0;
+  std::uint16_t queue_ = 0;
+};
+
+// A fixed-capacity array of frames: what one poll of an RX ring yields, and what one TX submit
+// takes. No allocation; a batch is meant to live on the poll loop's stack or in its object.
+class FrameBatch {
+ public:
+  static constexpr std::size_t kCapacity = 64;  // the RX batch of the AF_XDP idiom
+
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] bool empty() const { return size_ == 0; }
+  [[nodiscard]] bool full() const { return size_ == kCapacity; }
+  [[nodiscard]] static constexpr std::size_t capacity() { return kCapacity; }
+  [[nodiscard]] std::size_t room() const { return kCapacity - size_; }
+
+  Frame& operator[](std::size_t i) { return frames_[i]; }
+  const Frame& operator[](std::size_t i) const { return frames_[i]; }
+  Frame* begin() { return frames_.data(); }
+  Frame* end() { return frames_.data() + size_; }
+  [[nodiscard]] const Frame* begin() const { return frames_.data(); }
+  [[nodiscard]] const Frame* end() const { return frames_.data() + size_; }
+  [[nodiscard]] std::span<Frame> frames() { return {frames_.data(), size_}; }
+  [[nodiscard]] std::span<const Frame> frames() const { return {frames_.data(), size_}; }
+
+  // False when the batch is full.
+  bool push(const Frame& f) {
+    if (size_ == kCapacity) {
+      return false;
+    }
+    frames_[size_++] = f;
+    return true;
+  }
+  // Forgets the frames (it does not give them back to their engine).
+  void clear() { size_ = 0; }
+  // Forgets the first n frames, keeping the rest in order (after a partial transmit).
+  void drop_front(std::size_t n);
+  // Removes frame i by moving the last frame into its place (order is not kept).
+  void swap_remove(std::size_t i) { frames_[i] = frames_[--size_]; }
+
+ private:
+  std::array<Frame, kCapacity> frames_{};
+  std::size_t size_ = 0;
+};
+
+inline void FrameBatch::drop_front(std::size_t n) {
+  if (n >= size_) {
+    size_ = 0;
+    return;
+  }
+  for (std::size_t i = n; i < size_; ++i) {
+    frames_[i - n] = frames_[i];
+  }
+  size_ -= n;
+}
+
+}  // namespace etherpath::datapath
