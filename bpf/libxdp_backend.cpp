@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
+#include <linux/if_link.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
@@ -48,12 +49,12 @@ int errno_from_text(std::string_view text) {
 }
 
 void note_dispatcher_refusal(std::string_view line) {
-  // libxdp 1.3: "Compatibility check for dispatcher program failed: <strerror>" and, at debug
-  // level, "Failed to attach test program to dispatcher: <strerror>".
+  // libxdp 1.3: "libxdp: Compatibility check for dispatcher program failed: <strerror>" and, at
+  // debug level, "libxdp: Failed to attach test program to dispatcher: <strerror>".
   for (std::string_view prefix : {"Compatibility check for dispatcher program failed: ",
                                   "Failed to attach test program to dispatcher: "}) {
-    if (line.substr(0, prefix.size()) == prefix) {
-      auto rest = line.substr(prefix.size());
+    if (const auto at = line.find(prefix); at != std::string_view::npos) {
+      auto rest = line.substr(at + prefix.size());
       while (!rest.empty() && (rest.back() == '\n' || rest.back() == ' ')) {
         rest.remove_suffix(1);
       }
@@ -195,6 +196,84 @@ std::optional<std::uint64_t> process_start_time(std::uint32_t pid) {
   return std::strtoull(field.c_str(), nullptr, 10);
 }
 
+AttachedProgram describe_id(std::uint32_t id) {
+  AttachedProgram p;
+  p.id = id;
+  const UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  if (!fd) {
+    return p;
+  }
+  bpf_prog_info info{};
+  std::uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) == 0) {
+    p.name = info.name;
+  }
+  p.owner = read_owner(fd.get());
+  return p;
+}
+
+// The interface's program as the kernel reports it. A dispatcher is reported as the path with
+// its own entry; query_dispatcher lists what runs inside it.
+Result<std::optional<InterfaceXdp>> query_single(int ifindex) {
+  bpf_xdp_query_opts opts{};
+  opts.sz = sizeof opts;
+  if (const int rc = bpf_xdp_query(ifindex, 0, &opts); rc != 0) {
+    return fail_errno("reading the interface's XDP program", -rc);
+  }
+  InterfaceXdp state;
+  std::uint32_t id = 0;
+  if (opts.drv_prog_id != 0) {
+    id = opts.drv_prog_id;
+    state.mode = XdpMode::native;
+  } else if (opts.skb_prog_id != 0) {
+    id = opts.skb_prog_id;
+    state.mode = XdpMode::generic;
+  } else {
+    return std::optional<InterfaceXdp>();  // nothing, or only a hardware-offloaded program
+  }
+  AttachedProgram program = describe_id(id);
+  state.path =
+      program.name == "xdp_dispatcher" ? AttachPath::dispatcher : AttachPath::single_program;
+  state.programs.push_back(std::move(program));
+  return std::optional<InterfaceXdp>(std::move(state));
+}
+
+// The programs inside libxdp's dispatcher (this leaks a descriptor of the dispatcher itself in
+// libxdp 1.3.1, not of ours).
+Result<std::optional<InterfaceXdp>> query_dispatcher(int ifindex) {
+  xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(ifindex);
+  if (const long err = libxdp_get_error(mp); err != 0 || mp == nullptr) {
+    if (err == -ENOENT || err == 0) {
+      return std::optional<InterfaceXdp>();
+    }
+    return fail_errno("reading the interface's XDP dispatcher", static_cast<int>(-err));
+  }
+  InterfaceXdp state;
+  state.mode = xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ? XdpMode::generic : XdpMode::native;
+  state.path = xdp_multiprog__is_legacy(mp) ? AttachPath::single_program : AttachPath::dispatcher;
+  for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p != nullptr;
+       p = xdp_multiprog__next_prog(p, mp)) {
+    state.programs.push_back(describe(p));
+  }
+  xdp_multiprog__close(mp);
+  return std::optional<InterfaceXdp>(std::move(state));
+}
+
+// Detaches program `id` if it is still the one attached in `mode` (XDP_FLAGS_REPLACE: a program
+// attached meanwhile by someone else is left alone).
+int detach_single(int ifindex, std::uint32_t id, XdpMode mode) {
+  const UniqueFd fd(bpf_prog_get_fd_by_id(id));
+  if (!fd) {
+    return -errno;
+  }
+  bpf_xdp_attach_opts opts{};
+  opts.sz = sizeof opts;
+  opts.old_prog_fd = fd.get();
+  const std::uint32_t flags =
+      XDP_FLAGS_REPLACE | (mode == XdpMode::generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE);
+  return bpf_xdp_attach(ifindex, -1, flags, &opts);  // 0 or -errno (libbpf 1.x)
+}
+
 class LibxdpBackend final : public XdpBackend {
  public:
   Status ensure_bpffs() override {
@@ -213,35 +292,17 @@ class LibxdpBackend final : public XdpBackend {
     return ok();
   }
 
+  // Single programs are queried and detached with libbpf: libxdp 1.3.1's
+  // xdp_multiprog__get_from_ifindex (used by its query and detach) leaks a file descriptor of
+  // the attached program on every call (fixed upstream after 1.3.1), which would keep our
+  // program loaded for the life of the process. libxdp is used only for its dispatcher.
   Result<std::optional<InterfaceXdp>> query(int ifindex) override {
     const Capture capture;
-    xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(ifindex);
-    if (const long err = libxdp_get_error(mp); err != 0 || mp == nullptr) {
-      if (err == -ENOENT || err == 0) {
-        return std::optional<InterfaceXdp>();
-      }
-      return fail_errno("reading the interface's XDP programs", static_cast<int>(-err));
+    EP_TRY(auto attached, query_single(ifindex));
+    if (!attached || attached->programs.empty() || attached->path == AttachPath::single_program) {
+      return attached;
     }
-    InterfaceXdp state;
-    state.mode =
-        xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ? XdpMode::generic : XdpMode::native;
-    if (xdp_multiprog__is_legacy(mp)) {
-      state.path = AttachPath::single_program;
-      if (const xdp_program* main = xdp_multiprog__main_prog(mp); main != nullptr) {
-        state.programs.push_back(describe(main));
-      }
-    } else {
-      state.path = AttachPath::dispatcher;
-      for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p != nullptr;
-           p = xdp_multiprog__next_prog(p, mp)) {
-        state.programs.push_back(describe(p));
-      }
-    }
-    xdp_multiprog__close(mp);
-    if (state.programs.empty()) {
-      return std::optional<InterfaceXdp>();  // only a hardware-offloaded program
-    }
-    return std::optional<InterfaceXdp>(std::move(state));
+    return query_dispatcher(ifindex);
   }
 
   int attach(xdp_program* prog, int ifindex, XdpMode mode) override {
@@ -251,28 +312,42 @@ class LibxdpBackend final : public XdpBackend {
 
   int detach(xdp_program* prog, int ifindex, XdpMode mode) override {
     const Capture capture;
+    const std::uint32_t id = xdp_program__id(prog);
+    bpf_xdp_query_opts opts{};
+    opts.sz = sizeof opts;
+    if (const int rc = bpf_xdp_query(ifindex, 0, &opts); rc != 0) {
+      return rc;
+    }
+    if (opts.drv_prog_id == id || opts.skb_prog_id == id) {
+      return detach_single(ifindex, id,
+                           opts.skb_prog_id == id ? XdpMode::generic : XdpMode::native);
+    }
+    // Not the interface's program: one of libxdp's dispatcher (or gone already).
     return xdp_program__detach(prog, ifindex, to_libxdp(mode), 0);
   }
 
   int detach_existing(int ifindex, std::uint32_t prog_id) override {
     const Capture capture;
+    bpf_xdp_query_opts opts{};
+    opts.sz = sizeof opts;
+    if (const int rc = bpf_xdp_query(ifindex, 0, &opts); rc != 0) {
+      return rc;
+    }
+    if (opts.drv_prog_id == prog_id || opts.skb_prog_id == prog_id) {
+      return detach_single(ifindex, prog_id,
+                           opts.skb_prog_id == prog_id ? XdpMode::generic : XdpMode::native);
+    }
+    // An entry of libxdp's dispatcher.
     xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(ifindex);
     if (const long err = libxdp_get_error(mp); err != 0 || mp == nullptr) {
       return err != 0 ? static_cast<int>(err) : -ENOENT;
     }
     int rc = -ENOENT;
-    if (xdp_multiprog__is_legacy(mp)) {
-      const xdp_program* main = xdp_multiprog__main_prog(mp);
-      if (main != nullptr && xdp_program__id(main) == prog_id) {
-        rc = xdp_multiprog__detach(mp);
-      }
-    } else {
-      for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p != nullptr;
-           p = xdp_multiprog__next_prog(p, mp)) {
-        if (xdp_program__id(p) == prog_id) {
-          rc = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
-          break;
-        }
+    for (xdp_program* p = xdp_multiprog__next_prog(nullptr, mp); p != nullptr;
+         p = xdp_multiprog__next_prog(p, mp)) {
+      if (xdp_program__id(p) == prog_id) {
+        rc = xdp_program__detach(p, ifindex, xdp_multiprog__attach_mode(mp), 0);
+        break;
       }
     }
     xdp_multiprog__close(mp);

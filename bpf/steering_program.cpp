@@ -10,13 +10,19 @@
 #include <xdp/libxdp.h>
 // clang-format on
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sched.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include "base/unique_fd.hpp"
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wold-style-cast"
@@ -30,6 +36,17 @@
 
 namespace etherpath::bpf {
 namespace {
+
+constexpr const char* kThreadNetns = "/proc/thread-self/ns/net";
+
+bool same_netns(int fd) {
+  struct stat mine {};
+  struct stat theirs {};
+  if (::stat(kThreadNetns, &mine) != 0 || ::fstat(fd, &theirs) != 0) {
+    return true;  // cannot tell: stay where we are
+  }
+  return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+}
 
 std::string errno_name(int err) {
   err = err < 0 ? -err : err;
@@ -137,13 +154,38 @@ struct SteeringProgram::State {
   State& operator=(const State&) = delete;
   State(State&&) = delete;
   State& operator=(State&&) = delete;
+  UniqueFd netns;  // the network namespace it was attached in
   ~State() {
     if (attached && backend) {
-      backend->detach(prog, ifindex, mode);
-      backend->take_messages();
+      detach_in_netns();
     }
     xdp_program__close(prog);  // does not close the skeleton's object (it is external)
     steer_bpf__destroy(skel);
+  }
+
+  // Detaches in the namespace the program was attached in: libxdp finds the interface by
+  // ifindex over netlink in the calling thread's namespace, and the owner may be destroyed on
+  // another thread (or after the thread that attached left its namespace). 0 or -errno, and
+  // libxdp's messages.
+  std::pair<int, std::string> detach_in_netns() {
+    attached = false;
+    const auto run = [this] {
+      const int rc = backend->detach(prog, ifindex, mode);
+      return std::make_pair(rc, backend->take_messages());
+    };
+    if (!netns || same_netns(netns.get())) {
+      return run();
+    }
+    std::pair<int, std::string> out{-EINVAL, ""};
+    std::thread worker([&] {
+      if (::setns(netns.get(), CLONE_NEWNET) != 0) {
+        out = {-errno, "entering the network namespace of the interface"};
+        return;
+      }
+      out = run();
+    });
+    worker.join();
+    return out;
   }
 
   [[nodiscard]] int map_fd(const bpf_map* map) const {
@@ -204,10 +246,11 @@ Result<SteeringProgram> SteeringProgram::attach(std::string_view ifname, Steerin
                                   name, p.id, p.owner->pid));
         }
         to_detach.push_back(p.id);
-        notes.push_back(p.owner ? fmt::format("replaced a stale etherpath program (id {}) of "
-                                              "process {}",
-                                              p.id, p.owner->pid)
-                                : fmt::format("replaced a stale etherpath program (id {})", p.id));
+        notes.push_back(
+            p.owner && p.owner->pid != 0
+                ? fmt::format("replaced a stale etherpath program (id {}) of process {}", p.id,
+                              p.owner->pid)
+                : fmt::format("replaced a stale etherpath program (id {})", p.id));
       } else if (existing->path == AttachPath::single_program) {
         if (!options.replace_foreign) {
           return fail(Errc::busy,
@@ -227,6 +270,7 @@ Result<SteeringProgram> SteeringProgram::attach(std::string_view ifname, Steerin
   state->backend = backend;
   state->ifname = name;
   state->ifindex = ifindex;
+  state->netns = UniqueFd(::open(kThreadNetns, O_RDONLY | O_CLOEXEC));
   xdp_program_opts opts{};
   opts.sz = sizeof opts;
   opts.obj = state->skel->obj;
@@ -253,7 +297,8 @@ Result<SteeringProgram> SteeringProgram::attach(std::string_view ifname, Steerin
   } else {
     modes = {XdpMode::native, XdpMode::generic};
   }
-  std::vector<std::string> refusals;
+  std::vector<std::string> refusals;  // "native refused: EOPNOTSUPP", for the report
+  std::vector<std::string> details;   // the same with libxdp's messages, for the error
   int last_err = 0;
   for (const auto mode : modes) {
     backend->take_messages();
@@ -265,13 +310,14 @@ Result<SteeringProgram> SteeringProgram::attach(std::string_view ifname, Steerin
       break;
     }
     last_err = -rc;
-    refusals.push_back(fmt::format("{} refused: {}{}", to_string(mode), errno_name(rc),
-                                   messages.empty() ? "" : " (" + messages + ")"));
+    refusals.push_back(fmt::format("{} refused: {}", to_string(mode), errno_name(rc)));
+    details.push_back(messages.empty() ? refusals.back()
+                                       : fmt::format("{} ({})", refusals.back(), messages));
   }
   if (!state->attached) {
     return fail(Error(std::error_code(last_err, std::generic_category()),
                       fmt::format("{}: attaching the XDP steering program failed: {}", name,
-                                  fmt::join(refusals, "; "))));
+                                  fmt::join(details, "; "))));
   }
 
   EP_TRY(auto now, backend->query(ifindex));
@@ -279,17 +325,7 @@ Result<SteeringProgram> SteeringProgram::attach(std::string_view ifname, Steerin
   std::string report =
       fmt::format("{} XDP, {}", to_string(state->mode),
                   state->path == AttachPath::dispatcher ? "libxdp dispatcher" : "single program");
-  std::vector<std::string> why;
-  if (!refusals.empty()) {
-    // Keep only "native refused: EOPNOTSUPP" in the short report.
-    for (const auto mode : modes) {
-      if (mode != state->mode) {
-        why.push_back(fmt::format("{} refused", to_string(mode)));
-      } else {
-        break;
-      }
-    }
-  }
+  std::vector<std::string> why = refusals;
   if (state->path == AttachPath::single_program) {
     const int err = backend->dispatcher_error();
     why.push_back(err != 0 ? fmt::format("dispatcher refused: {}", errno_name(err))
@@ -452,12 +488,11 @@ Status SteeringProgram::detach() {
   if (!state_ || !state_->attached) {
     return ok();
   }
-  const int rc = state_->backend->detach(state_->prog, state_->ifindex, state_->mode);
-  const std::string messages = trim(state_->backend->take_messages());
-  state_->attached = false;
+  const auto [rc, messages] = state_->detach_in_netns();
   if (rc != 0 && rc != -ENOENT) {
     return fail_errno(
-        fmt::format("{}: detaching the XDP steering program: {}", state_->ifname, messages), -rc);
+        fmt::format("{}: detaching the XDP steering program: {}", state_->ifname, trim(messages)),
+        -rc);
   }
   return ok();
 }
