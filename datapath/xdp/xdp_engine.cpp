@@ -77,14 +77,8 @@ Result<unsigned> interface_queue_count(const std::string& ifname) {
 Result<std::unique_ptr<XdpEngine>> XdpEngine::create(const XdpEngineOptions& options) {
   std::unique_ptr<XdpEngine> e(new XdpEngine());
   e->ifname_ = options.ifname;
-  e->ifindex_ = ::if_nametoindex(options.ifname.c_str());
-  if (e->ifindex_ == 0) {
-    return fail(Errc::not_found, options.ifname + ": no such interface");
-  }
-  e->control_fd_.reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!e->control_fd_) {
-    return fail_errno("socket for interface flags");
-  }
+  EP_TRY(e->link_, LinkState::open(options.ifname));
+  e->ifindex_ = e->link_.ifindex();
   e->program_ = options.program;
   if (options.shared_umem && options.mode == XdpMode::automatic) {
     return fail(Errc::invalid_argument,
@@ -182,21 +176,6 @@ void XdpEngine::teardown() {
 
 XdpEngine::~XdpEngine() {
   teardown();
-}
-
-Status XdpEngine::check_link() const {
-  ifreq ifr{};
-  ifr.ifr_ifindex = static_cast<int>(ifindex_);
-  if (::ioctl(control_fd_.get(), SIOCGIFNAME, &ifr) != 0) {
-    return fail(Errc::closed, ifname_ + ": the interface went away");
-  }
-  if (::ioctl(control_fd_.get(), SIOCGIFFLAGS, &ifr) != 0) {
-    return fail_errno(ifname_ + ": reading interface flags");
-  }
-  if ((static_cast<unsigned>(ifr.ifr_flags) & IFF_UP) == 0) {
-    return fail(Errc::closed, ifname_ + ": the interface is down");
-  }
-  return ok();
 }
 
 Result<bool> XdpEngine::wait(std::size_t q, std::chrono::milliseconds timeout) {

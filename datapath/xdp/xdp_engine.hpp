@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "base/result.hpp"
-#include "base/unique_fd.hpp"
 #include "datapath/engine.hpp"
+#include "datapath/link_state.hpp"
 #include "datapath/xdp/umem.hpp"
 #include "datapath/xdp/xsk_socket.hpp"
 
@@ -97,7 +97,7 @@ class XdpEngine final : public Engine {
   // Closes queue q's socket early (the others keep running); later calls on q are invalid.
   void close_queue(std::size_t q) { sockets_[q].reset(); }
   // Checks that the interface still exists and is up: an error naming it otherwise.
-  [[nodiscard]] Status check_link() const;
+  [[nodiscard]] Status check_link() const { return link_.check(); }
 
  private:
   XdpEngine() = default;
@@ -114,7 +114,7 @@ class XdpEngine final : public Engine {
   std::optional<std::uint32_t> builtin_attach_flags_;
   std::shared_ptr<Umem> umem_;
   std::vector<std::unique_ptr<XskSocket>> sockets_;  // after umem_: destroyed first
-  UniqueFd control_fd_;  // AF_INET datagram socket for the interface-flags ioctl
+  LinkState link_;
 };
 
 // The number of queues a device has (ethtool channels: the larger of rx and combined; 1 when the
