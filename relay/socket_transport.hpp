@@ -1,0 +1,92 @@
+// SocketTransport: the relay Transport over kernel sockets. UDP sockets; a raw ICMP listener;
+// an ICMP upstream on ping sockets (net.ipv4.ping_group_range) or, failing that, one shared raw
+// socket. Batches with recvmmsg/sendmmsg into buffers allocated once.
+#pragma once
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "relay/config.hpp"
+#include "relay/transport.hpp"
+
+namespace etherpath::relay {
+
+struct SocketTransportOptions {
+  Proto listen_proto = Proto::udp;
+  IpEndpoint listen;
+  Proto upstream_proto = Proto::udp;
+  bool connected = true;    // connect upstream sockets (and the listener to a locked client)
+  bool reuse_port = false;  // --workers > 1: every worker binds the same listener address
+  std::uint32_t max_payload = 1500;
+  int socket_buffer = 4 << 20;  // SO_RCVBUF/SO_SNDBUF, forced when privileged
+  // Echo identifiers a shared raw upstream hands out: offset + k * step, so that workers, whose
+  // raw sockets all see every reply, never share one.
+  std::uint16_t echo_id_offset = 0;
+  std::uint16_t echo_id_step = 1;
+};
+
+class SocketTransport final : public Transport {
+ public:
+  // Opens and binds the listener (raw for ICMP: do this before dropping privileges).
+  static Result<std::unique_ptr<SocketTransport>> open(const SocketTransportOptions& options);
+
+  // The listener's bound address (the real port when asked for port 0).
+  [[nodiscard]] IpEndpoint listen_address() const;
+  // "ping" or "raw" once an ICMP upstream port is open; "udp" for UDP.
+  [[nodiscard]] std::string upstream_kind() const;
+  [[nodiscard]] std::uint64_t receive_errors() const { return receive_errors_; }
+
+  Result<std::size_t> receive(DatagramBatch& batch, std::chrono::milliseconds wait) override;
+  void send(DatagramBatch& batch) override;
+  Result<UpstreamPort> open_upstream(const IpEndpoint& remote,
+                                     std::uint16_t wanted_echo_id) override;
+  void close_upstream(PortId id) override;
+  Status connect_listener(const std::optional<IpEndpoint>& client) override;
+  Status rebind_listener(const IpEndpoint& listen) override;
+
+ private:
+  enum class Kind : std::uint8_t { closed, udp, icmp_raw, icmp_ping };
+  struct Port {
+    UniqueFd fd;
+    Kind kind = Kind::closed;
+    IpFamily family = IpFamily::v4;
+    bool connected = false;
+    std::uint32_t users = 0;  // sessions sharing a raw upstream
+  };
+  enum class IcmpUpstream : std::uint8_t { unknown, ping, raw };
+
+  explicit SocketTransport(const SocketTransportOptions& options);
+  [[nodiscard]] Result<UniqueFd> open_listener_socket(const IpEndpoint& listen) const;
+  Result<PortId> add_port(UniqueFd fd, Kind kind, IpFamily family, bool connected);
+  Result<UpstreamPort> open_udp_upstream(const IpEndpoint& remote);
+  Result<UpstreamPort> open_ping_upstream(const IpEndpoint& remote, std::uint16_t wanted);
+  Result<UpstreamPort> open_raw_upstream(const IpEndpoint& remote, std::uint16_t wanted);
+  void receive_port(PortId id, DatagramBatch& batch);
+  void send_run(PortId id, DatagramBatch& batch, std::size_t first, std::size_t count);
+
+  SocketTransportOptions options_;
+  UniqueFd epoll_;
+  std::vector<Port> ports_;
+  std::vector<std::uint8_t> echo_ids_used_;  // for the shared raw upstream
+  std::uint32_t next_echo_slot_ = 0;
+  std::array<PortId, 2> raw_upstream_{kNoPort, kNoPort};  // shared raw port per family
+  IcmpUpstream icmp_upstream_ = IcmpUpstream::unknown;
+  std::uint64_t receive_errors_ = 0;
+
+  // Buffers and message headers for one batch, allocated once.
+  std::uint32_t slot_size_ = 0;
+  std::vector<std::byte> buffers_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
+  std::vector<sockaddr_storage> names_;
+  std::vector<epoll_event> events_;
+};
+
+}  // namespace etherpath::relay

@@ -1,0 +1,392 @@
+// pkthere: forward one client's (or, with --max-sessions, N clients') UDP/ICMP datagrams to an
+// upstream, a drop-in for pkthere's CLI (design.md §4). Exit 0 on a timeout exit, 1 on a runtime
+// failure, 2 on a bad command line, 130 on SIGINT/SIGTERM after a final stats line.
+#include <fmt/format.h>
+#include <linux/capability.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "base/clock.hpp"
+#include "relay/config.hpp"
+#include "relay/forwarder.hpp"
+#include "relay/resolver.hpp"
+#include "relay/socket_transport.hpp"
+#include "relay/stats_json.hpp"
+#include "tools/pkthere/privileges.hpp"
+
+namespace etherpath::pkthere {
+namespace {
+
+using relay::LogLevel;
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitSignal = 130;
+
+// Log lines: [INFO] to stdout, [WARN]/[DEBUG] to stderr, flushed per line so that a test reading
+// the output while we run sees each line at once.
+class Logger {
+ public:
+  void line(LogLevel level, const std::string& text) {
+    const std::lock_guard lock(mutex_);
+    std::FILE* out = level == LogLevel::info ? stdout : stderr;
+    const char* tag = level == LogLevel::info   ? "[INFO]"
+                      : level == LogLevel::warn ? "[WARN]"
+                                                : "[DEBUG]";
+    fmt::print(out, "{} {}\n", tag, text);
+    std::fflush(out);
+  }
+  void raw(const std::string& text) {
+    const std::lock_guard lock(mutex_);
+    fmt::print(stdout, "{}\n", text);
+    std::fflush(stdout);
+  }
+
+ private:
+  std::mutex mutex_;
+};
+
+int usage_error(const std::string& message) {
+  fmt::print(stderr, "{}\n", message);
+  return kExitUsage;
+}
+
+struct Parsed {
+  relay::RawOptions raw;
+  std::optional<int> exit_code;  // set when parsing already decided (help, errors)
+};
+
+Parsed parse_command_line(int argc, char** argv) {
+  Parsed p;
+  relay::RawOptions& r = p.raw;
+  CLI::App app{
+      "pkthere: forward UDP/ICMP between one client (or --max-sessions N clients) and "
+      "an upstream (etherpath)",
+      "pkthere"};
+  app.allow_extras();
+  auto opt = [&](const char* name, std::vector<std::string>& into, const char* help) {
+    return app.add_option(name, into, help)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  };
+  opt("--here", r.here, "listener PROTO:HOST:ID (UDP port or ICMP echo id; 0 = any id)");
+  opt("--there", r.there, "upstream PROTO:HOST:ID (host names resolve)");
+  opt("--timeout-secs", r.timeout_secs,
+      "idle timeout per session in seconds (default 10, 0 = none)");
+  opt("--on-timeout", r.on_timeout, "drop|exit (default drop)");
+  opt("--stats-interval-mins", r.stats_interval_mins,
+      "JSON stats every N minutes (default 60, 0 = every second)");
+  app.add_flag("--no-stats", r.no_stats, "no JSON stats lines");
+  opt("--max-payload", r.max_payload, "drop larger payloads (default 1500)");
+  opt("--workers", r.workers, "worker sockets with SO_REUSEPORT (default 1)");
+  opt("--reresolve-secs", r.reresolve_secs, "re-resolve host names every N seconds (0 = never)");
+  opt("--reresolve-mode", r.reresolve_mode, "upstream|listen|both|none (default upstream)");
+  opt("--user", r.user, "drop privileges to USER after binding (required as root)");
+  opt("--group", r.group, "and to GROUP");
+  opt("--debug", r.debug, "no-connect|log-drops|log-handles|fast-stats (repeatable, comma list)")
+      ->delimiter(',');
+  opt("--engine", r.engine, "auto|socket|xdp|pcap (default auto: xdp with --iface, else socket)");
+  opt("--iface", r.iface, "interface for the xdp/pcap engines");
+  opt("--there-iface", r.there_iface, "upstream interface for the xdp/pcap engines");
+  opt("--queues", r.queues, "queues for the xdp engine");
+  opt("--xdp-mode", r.xdp_mode, "auto|zc|copy|skb");
+  opt("--next-hop-mac", r.next_hop_mac, "upstream next-hop MAC for the xdp/pcap engines");
+  opt("--max-sessions", r.max_sessions,
+      "clients served at once (default 1 = the single-client lock)");
+  opt("--echo-timeout-ms", r.echo_timeout_ms,
+      "an ICMP echo without a reply this long counts as timed out (default 5000)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    fmt::print(stdout, "{}", app.help());
+    p.exit_code = 0;
+    return p;
+  } catch (const CLI::ParseError& e) {
+    const std::string what = e.what();
+    const auto colon = what.find(':');
+    if (what.find("required") != std::string::npos && what.find("missing") != std::string::npos &&
+        colon != std::string::npos) {
+      p.exit_code = usage_error(fmt::format("{} requires a value", what.substr(0, colon)));
+    } else {
+      p.exit_code = usage_error(fmt::format("invalid command line: {}", what));
+    }
+    return p;
+  }
+  const auto extras = app.remaining();
+  if (!extras.empty()) {
+    p.exit_code = usage_error(fmt::format("unknown arg: {}", extras.front()));
+  }
+  return p;
+}
+
+std::string endpoint_text(relay::Proto proto, const IpEndpoint& e) {
+  return fmt::format("{}:{}", relay::to_string(proto), e.to_string());
+}
+
+// The capabilities the socket engine still needs after dropping root.
+std::vector<int> needed_capabilities(const relay::PkthereOptions& o, const IpEndpoint& here) {
+  std::vector<int> caps;
+  const bool rebinds =
+      o.reresolve_every.count() > 0 && (o.reresolve_mode == relay::ReresolveMode::listen ||
+                                        o.reresolve_mode == relay::ReresolveMode::both);
+  // Raw ICMP upstream sockets for new sessions (and the fallback when ping sockets are refused),
+  // and a raw listener reopened by a re-resolve.
+  if (o.there.proto == relay::Proto::icmp || (rebinds && o.here.proto == relay::Proto::icmp)) {
+    caps.push_back(CAP_NET_RAW);
+  }
+  if (rebinds && o.here.proto == relay::Proto::udp && here.port != 0 && here.port < 1024) {
+    caps.push_back(CAP_NET_BIND_SERVICE);
+  }
+  return caps;
+}
+
+struct Worker {
+  std::unique_ptr<relay::SocketTransport> transport;
+  std::unique_ptr<relay::Forwarder> forwarder;
+  std::thread thread;
+  std::atomic<bool> finished{false};
+  std::optional<Error> error;
+  relay::Outcome outcome = relay::Outcome::running;
+};
+
+int run(int argc, char** argv) {
+  Parsed parsed = parse_command_line(argc, argv);
+  if (parsed.exit_code) {
+    return *parsed.exit_code;
+  }
+  auto validated = relay::validate_options(parsed.raw);
+  if (!validated) {
+    return usage_error(validated.error().context());
+  }
+  const relay::PkthereOptions o = std::move(validated).value();
+  if (o.engine == relay::EngineKind::xdp || o.engine == relay::EngineKind::pcap) {
+    return usage_error(fmt::format(
+        "--engine {}: not yet available in this build (the AF_XDP/libpcap engines come with "
+        "the datapath); use --engine socket",
+        o.engine == relay::EngineKind::xdp ? "xdp" : "pcap"));
+  }
+  auto here_ip = relay::resolve_host(o.here.host, "--here");
+  if (!here_ip) {
+    return usage_error(here_ip.error().context());
+  }
+  auto there_ip = relay::resolve_host(o.there.host, "--there");
+  if (!there_ip) {
+    return usage_error(there_ip.error().context());
+  }
+  const IpEndpoint here{*here_ip, o.here.id};
+  const IpEndpoint there{*there_ip, o.there.id};
+  if (auto st = relay::check_resolved(o, here, there); !st) {
+    return usage_error(st.error().context());
+  }
+  const bool root = ::geteuid() == 0;
+  if (root && !o.user) {
+    return usage_error("--user: must specify --user when running as root");
+  }
+
+  Logger logger;
+  const relay::LogSink sink = [&logger](LogLevel level, const std::string& text) {
+    logger.line(level, text);
+  };
+  SteadyClock& clock = SteadyClock::instance();
+  const auto started = clock.now();
+
+  // Sockets first (the raw ICMP listener and upstream need root), privileges dropped after.
+  std::vector<std::unique_ptr<Worker>> workers;
+  IpEndpoint bound = here;
+  for (unsigned w = 0; w < o.workers; ++w) {
+    relay::SocketTransportOptions so;
+    so.listen_proto = o.here.proto;
+    so.listen = w == 0 ? here : bound;  // later workers join the first one's (ephemeral) port
+    so.upstream_proto = o.there.proto;
+    so.connected = !o.debug.no_connect;
+    so.reuse_port = o.workers > 1;
+    so.max_payload = o.max_payload;
+    so.echo_id_offset = static_cast<std::uint16_t>(w);
+    so.echo_id_step = static_cast<std::uint16_t>(o.workers);
+    auto transport = relay::SocketTransport::open(so);
+    if (!transport) {
+      fmt::print(stderr, "[ERROR] --here {}: {}\n", o.here.to_string(),
+                 transport.error().message());
+      return kExitRuntime;
+    }
+    if (w == 0) {
+      bound = (*transport)->listen_address();
+    }
+    relay::ForwarderConfig fc;
+    fc.listen_proto = o.here.proto;
+    fc.listen = bound;
+    fc.upstream_proto = o.there.proto;
+    fc.upstream = there;
+    fc.timeout = o.timeout;
+    fc.on_timeout = o.on_timeout;
+    fc.max_payload = o.max_payload;
+    fc.max_sessions = o.max_sessions;
+    fc.echo_timeout = o.echo_timeout;
+    fc.log_drops = o.debug.log_drops;
+    fc.connected = !o.debug.no_connect;
+    auto worker = std::make_unique<Worker>();
+    worker->transport = std::move(transport).value();
+    worker->forwarder = std::make_unique<relay::Forwarder>(fc, *worker->transport, clock, sink);
+    if (auto st = worker->forwarder->start(); !st) {
+      fmt::print(stderr, "[ERROR] --there {}: {}\n", o.there.to_string(), st.error().message());
+      return kExitRuntime;
+    }
+    workers.push_back(std::move(worker));
+  }
+
+  logger.line(LogLevel::info,
+              fmt::format("Listening on {}, forwarding to upstream {}; waiting for first client",
+                          endpoint_text(o.here.proto, bound), endpoint_text(o.there.proto, there)));
+  logger.line(LogLevel::info, fmt::format("Timeout: {}s, on-timeout: {}", o.timeout.count(),
+                                          relay::to_string(o.on_timeout)));
+  logger.line(LogLevel::info, fmt::format("Workers: {}", o.workers));
+  logger.line(LogLevel::info, fmt::format("Max sessions: {}", o.max_sessions));
+  logger.line(LogLevel::info,
+              fmt::format("Re-resolve every: {}s (0=disabled)", o.reresolve_every.count()));
+  logger.line(LogLevel::info, fmt::format("Engine: socket, upstream socket: {}",
+                                          workers[0]->transport->upstream_kind()));
+
+  if (o.user || o.group) {
+    if (!root) {
+      logger.line(LogLevel::warn, "--user/--group ignored: not running as root");
+    } else {
+      const auto caps = needed_capabilities(o, here);
+      if (auto st = drop_privileges(*o.user, o.group, caps); !st) {
+        fmt::print(stderr, "[ERROR] --user: {}\n", st.error().message());
+        return kExitRuntime;
+      }
+      logger.line(
+          LogLevel::info,
+          fmt::format("Dropped privileges to user {}{}", *o.user,
+                      caps.empty() ? "" : fmt::format(" (kept {} capabilities)", caps.size())));
+    }
+  }
+
+  // Signals go to sigtimedwait in this thread only: block them before starting the workers.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  relay::StatsBoard board(workers.size());
+  std::atomic<bool> stop{false};
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    Worker& w = *workers[i];
+    w.thread = std::thread([&w, &board, &stop, i] {
+      auto result = w.forwarder->run(
+          stop, [&board, i](const relay::StatsSnapshot& s) { board.publish(i, s); });
+      if (result) {
+        w.outcome = *result;
+      } else {
+        w.error = result.error();
+      }
+      w.finished.store(true);
+    });
+  }
+
+  relay::StatsContext context;
+  context.client_proto = o.here.proto;
+  context.upstream_proto = o.there.proto;
+  context.workers = o.workers;
+  context.max_sessions = o.max_sessions;
+  auto print_stats = [&] {
+    context.uptime = clock.now() - started;
+    logger.raw(relay::stats_json(board.merged(), context).dump());
+  };
+
+  const auto stats_every =
+      o.stats_interval ? std::max<Clock::Duration>(*o.stats_interval, std::chrono::seconds(1))
+                       : Clock::Duration::max();
+  auto next_stats = o.stats_interval ? started + stats_every : Clock::TimePoint::max();
+  auto next_resolve =
+      o.reresolve_every.count() > 0 ? started + o.reresolve_every : Clock::TimePoint::max();
+  int exit_code = 0;
+  const timespec tick{0, 100'000'000};
+  while (true) {
+    siginfo_t info{};
+    if (::sigtimedwait(&signals, &info, &tick) > 0) {
+      exit_code = kExitSignal;
+      break;
+    }
+    std::size_t finished = 0;
+    bool failed = false;
+    for (auto& w : workers) {
+      if (w->finished.load()) {
+        ++finished;
+        failed = failed || w->error.has_value();
+      }
+    }
+    if (failed) {
+      exit_code = kExitRuntime;
+      break;
+    }
+    if (finished == workers.size()) {
+      exit_code = 0;  // every worker reached its timeout exit
+      break;
+    }
+    const auto now = clock.now();
+    if (now >= next_stats) {
+      next_stats = now + stats_every;
+      print_stats();
+    }
+    if (now >= next_resolve) {
+      next_resolve = now + o.reresolve_every;
+      const bool up = o.reresolve_mode == relay::ReresolveMode::upstream ||
+                      o.reresolve_mode == relay::ReresolveMode::both;
+      const bool listen = o.reresolve_mode == relay::ReresolveMode::listen ||
+                          o.reresolve_mode == relay::ReresolveMode::both;
+      if (up) {
+        if (auto ip = relay::resolve_host(o.there.host, "--there")) {
+          for (auto& w : workers) {
+            w->forwarder->request_upstream(IpEndpoint{*ip, o.there.id});
+          }
+        } else {
+          logger.line(LogLevel::warn, ip.error().context());
+        }
+      }
+      if (listen) {
+        if (auto ip = relay::resolve_host(o.here.host, "--here")) {
+          for (auto& w : workers) {
+            w->forwarder->request_listener(IpEndpoint{*ip, bound.port});
+          }
+        } else {
+          logger.line(LogLevel::warn, ip.error().context());
+        }
+      }
+    }
+  }
+  stop.store(true);
+  for (auto& w : workers) {
+    w->thread.join();
+    if (w->error) {
+      fmt::print(stderr, "[ERROR] {}\n", w->error->message());
+    }
+  }
+  if (o.stats_interval) {
+    print_stats();
+  }
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace etherpath::pkthere
+
+int main(int argc, char** argv) {
+  try {
+    return etherpath::pkthere::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[ERROR] %s\n", e.what());
+    return 1;
+  }
+}
