@@ -1,0 +1,119 @@
+/* xdp_rxdrop: the plain AF_XDP rxdrop loop (reference RX peer): libxdp's default program
+ * redirects one queue to one socket, copy mode, need_wakeup, batches of 64, every frame put
+ * straight back on the fill ring. Prints the rate, rx_ring_full and the loop thread's CPU time
+ * per packet (with --poll the thread sleeps when idle, so that figure is the work per packet).
+ *
+ *   xdp_rxdrop -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-b BATCH] [-c CPU]
+ */
+#include "bench/xdp/bench_xsk.h"
+
+#include <poll.h>
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-b BATCH] "
+		"[-c CPU]\n",
+		prog);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long long pkts = 0, first_pkts = 0;
+	double duration = 10, start, t_first = 0, t_last = 0, now;
+	unsigned int queue = 0, batch = 64, i;
+	int generic = 0, use_poll = 0, cpu = -1, a;
+	const char *ifname = NULL;
+	uint64_t cpu0, cpu_ns;
+	struct bench_xsk x;
+	__u32 idx;
+
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "-i") && a + 1 < argc)
+			ifname = argv[++a];
+		else if (!strcmp(argv[a], "-q") && a + 1 < argc)
+			queue = (unsigned int)atoi(argv[++a]);
+		else if (!strcmp(argv[a], "-m") && a + 1 < argc)
+			generic = !strcmp(argv[++a], "generic");
+		else if (!strcmp(argv[a], "-d") && a + 1 < argc)
+			duration = atof(argv[++a]);
+		else if (!strcmp(argv[a], "--poll"))
+			use_poll = 1;
+		else if (!strcmp(argv[a], "-b") && a + 1 < argc)
+			batch = (unsigned int)atoi(argv[++a]);
+		else if (!strcmp(argv[a], "-c") && a + 1 < argc)
+			cpu = atoi(argv[++a]);
+		else
+			usage(argv[0]);
+	}
+	if (!ifname || batch == 0 || batch > BENCH_RING)
+		usage(argv[0]);
+	bench_pin(cpu);
+	bench_install_signals();
+	bench_xsk_open(&x, ifname, queue, 1, generic);
+
+	if (xsk_ring_prod__reserve(&x.fill, BENCH_NUM_FRAMES, &idx) != BENCH_NUM_FRAMES)
+		bench_die("filling the fill ring");
+	for (i = 0; i < BENCH_NUM_FRAMES; i++)
+		*xsk_ring_prod__fill_addr(&x.fill, idx + i) = (__u64)i * BENCH_FRAME_SIZE;
+	xsk_ring_prod__submit(&x.fill, BENCH_NUM_FRAMES);
+	printf("rxdrop: %s queue %u (%s XDP, copy, need_wakeup)\n", ifname, queue,
+	       generic ? "generic" : "native");
+	fflush(stdout);
+
+	start = bench_now();
+	cpu0 = bench_thread_cpu_ns();
+	while (!bench_stop) {
+		__u32 n = xsk_ring_cons__peek(&x.rx, batch, &idx), fidx;
+
+		if (n == 0) {
+			if (use_poll) {
+				struct pollfd p = { .fd = x.fd, .events = POLLIN };
+
+				poll(&p, 1, 100);
+			} else if (xsk_ring_prod__needs_wakeup(&x.fill)) {
+				recvfrom(x.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+			}
+			if (bench_now() - start >= duration)
+				break;
+			continue;
+		}
+		while (xsk_ring_prod__reserve(&x.fill, n, &fidx) != n)
+			; /* every frame we hold has its slot: this does not spin */
+		for (i = 0; i < n; i++) {
+			__u64 addr = xsk_ring_cons__rx_desc(&x.rx, idx + i)->addr;
+
+			/* Copy mode delivers at frame base + XDP_PACKET_HEADROOM: mask down. */
+			*xsk_ring_prod__fill_addr(&x.fill, fidx + i) = addr - addr % BENCH_FRAME_SIZE;
+		}
+		xsk_ring_prod__submit(&x.fill, n);
+		xsk_ring_cons__release(&x.rx, n);
+		pkts += n;
+		if ((pkts & 0xfff) < n) { /* about every 4096 frames: the clock is not free */
+			now = bench_now();
+			if (!t_first) {
+				t_first = now;
+				first_pkts = pkts;
+			}
+			t_last = now;
+			if (now - start >= duration)
+				break;
+		}
+	}
+	cpu_ns = bench_thread_cpu_ns() - cpu0;
+	{
+		double active = t_last - t_first;
+		double pps = active > 0 ? (double)(pkts - first_pkts) / active : 0;
+		double cpu_per_pkt = pkts ? (double)cpu_ns / (double)pkts : 0;
+
+		printf("rxdrop: %llu frames, %.0f pps while active, %.1f ns thread CPU per frame\n",
+		       pkts, pps, cpu_per_pkt);
+		bench_xsk_print_stats(&x, "rxdrop");
+		printf("RESULT rxdrop_pps=%.0f rxdrop_frames=%llu rxdrop_cpu_ns=%.1f "
+		       "rxdrop_rx_ring_full=%llu\n",
+		       pps, pkts, cpu_per_pkt, bench_xsk_rx_ring_full(&x));
+	}
+	bench_xsk_close(&x);
+	return 0;
+}
