@@ -1,0 +1,139 @@
+// The threaded Client over loopback UDP against a small PCP server thread: request, assignment
+// alert, ANNOUNCE through the listener, revoke.
+#include "pcp/client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "base/udp_transport.hpp"
+#include "tests/unit/pcp/fake_server.hpp"
+
+namespace etherpath::pcp {
+namespace {
+
+using namespace std::chrono_literals;
+
+const IpAddress kLoopback = IpAddress::v4(0x7f000001U);
+
+// Answers every request on 127.0.0.1:<ephemeral>: SUCCESS with the asked lifetime.
+class LoopbackServer {
+ public:
+  LoopbackServer() : socket_(UdpTransport::open(IpEndpoint{kLoopback, 0}).value()) {
+    thread_ = std::thread([this] { run(); });
+  }
+  LoopbackServer(const LoopbackServer&) = delete;
+  LoopbackServer& operator=(const LoopbackServer&) = delete;
+  LoopbackServer(LoopbackServer&&) = delete;
+  LoopbackServer& operator=(LoopbackServer&&) = delete;
+  ~LoopbackServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  [[nodiscard]] std::uint16_t port() const { return socket_.local_endpoint().port; }
+  [[nodiscard]] int requests() const { return requests_; }
+  void announce_to(const IpEndpoint& to) {
+    Response r;
+    r.opcode = Opcode::announce;
+    r.epoch = 1;
+    auto bytes = encode(r).value();
+    ASSERT_TRUE(socket_.send_to(as_bytes(std::span<const std::uint8_t>(bytes)), to));
+  }
+
+ private:
+  void run() {
+    std::array<std::uint8_t, 1200> buf{};
+    while (!stop_) {
+      auto got = socket_.recv_from(as_writable(std::span<std::uint8_t>(buf)), 20ms);
+      if (!got) {
+        continue;
+      }
+      auto req = decode_request(std::span<const std::uint8_t>(buf.data(), got->size));
+      if (!req) {
+        continue;
+      }
+      ++requests_;
+      auto reply = encode(testing::answer(*req, ResultCode::success, req->lifetime, 1)).value();
+      (void)socket_.send_to(as_bytes(std::span<const std::uint8_t>(reply)), got->from);
+    }
+  }
+
+  UdpTransport socket_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+TEST(PcpClient, MapsAnnouncesAndRevokesOverUdp) {
+  LoopbackServer server;
+  auto listener = UdpTransport::open(IpEndpoint{kLoopback, 0});
+  ASSERT_TRUE(listener) << listener.error();
+  const auto listener_ep = listener->local_endpoint();
+  ClientOptions options;
+  options.server_port = server.port();
+  options.timers.announce_delay_max = 10ms;
+  options.announce_transport = std::make_unique<UdpTransport>(std::move(*listener));
+  auto client = Client::start(kLoopback, kLoopback, std::move(options));
+  ASSERT_TRUE(client) << client.error();
+
+  auto map =
+      client->request(InboundMap(6000, 60s).protocol(Protocol::udp), RequestType::keep_alive);
+  ASSERT_TRUE(map) << map.error();
+  std::optional<Assignment> assigned;
+  for (int i = 0; i < 10 && !assigned; ++i) {
+    auto alert = map->wait_alert(1s);
+    if (alert && alert->kind == Alert::Kind::assigned) {
+      assigned = alert->assignment;
+    }
+  }
+  ASSERT_TRUE(assigned);
+  EXPECT_EQ(assigned->external_port, 6000);
+  EXPECT_EQ(assigned->lifetime, 60s);
+  EXPECT_EQ(map->state(), State::running);
+
+  // An unsolicited ANNOUNCE on the listener: the mapping is asked for again.
+  server.announce_to(listener_ep);
+  bool restarted = false;
+  bool regranted = false;
+  for (int i = 0; i < 20 && !regranted; ++i) {
+    auto alert = map->wait_alert(500ms);
+    if (!alert) {
+      continue;
+    }
+    restarted = restarted || alert->state == State::starting;
+    regranted = restarted && alert->kind == Alert::Kind::assigned;
+  }
+  EXPECT_TRUE(regranted);
+  EXPECT_EQ(client->stats().announces, 1U);
+  EXPECT_EQ(server.requests(), 2);
+
+  ASSERT_TRUE(map->revoke());
+  for (int i = 0; i < 20 && map->state() != State::revoked; ++i) {
+    (void)map->wait_alert(200ms);
+  }
+  EXPECT_EQ(map->state(), State::revoked);
+  client->shutdown();
+}
+
+TEST(PcpClient, NoServerMeansNoAnswerWithinMrd) {
+  auto silent = UdpTransport::open(IpEndpoint{kLoopback, 0});  // bound, never answers
+  ASSERT_TRUE(silent) << silent.error();
+  ClientOptions options;
+  options.server_port = silent->local_endpoint().port;
+  options.listen_announce = false;
+  options.timers.irt = 100ms;
+  options.timers.mrd = 500ms;
+  auto client = Client::start(kLoopback, kLoopback, std::move(options));
+  ASSERT_TRUE(client) << client.error();
+  auto map = client->request(InboundMap(6000, 120s).protocol(Protocol::udp), RequestType::once);
+  ASSERT_TRUE(map);
+  for (int i = 0; i < 30 && map->state() != State::failed; ++i) {
+    (void)map->wait_alert(100ms);
+  }
+  EXPECT_EQ(map->state(), State::failed);
+  EXPECT_NE(map->failure()->reason.find("no answer"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace etherpath::pcp
