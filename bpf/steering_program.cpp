@@ -239,7 +239,13 @@ Result<SteeringProgram> SteeringProgram::attach(std::string_view ifname, Steerin
     for (const auto& p : existing->programs) {
       const bool ours = p.name == EP_PROG_NAME || p.owner.has_value();
       if (ours) {
-        if (p.owner && !(*p.owner == me) && backend->owner_alive(*p.owner)) {
+        if (p.owner && *p.owner == me) {
+          return fail(Errc::busy,
+                      fmt::format("{}: this process already has etherpath's steering program "
+                                  "(id {}) attached; share that SteeringProgram",
+                                  name, p.id));
+        }
+        if (p.owner && backend->owner_alive(*p.owner)) {
           return fail(Errc::busy,
                       fmt::format("{}: etherpath's steering program (id {}) is in use by running "
                                   "process {}; stop it first",

@@ -204,6 +204,16 @@ TEST_F(SteerAttachReport, ProgramOfALiveEtherpathProcessIsLeftAlone) {
   EXPECT_EQ(fake_->calls, (std::vector<std::string>{"ensure_bpffs", "query"}));
 }
 
+TEST_F(SteerAttachReport, ASecondAttachInTheSameProcessIsRefused) {
+  fake_->put_program(EP_PROG_NAME, 80, current_process_owner());
+  auto program = attach();
+  ASSERT_FALSE(program);
+  EXPECT_TRUE(program.error().is(Errc::busy));
+  EXPECT_NE(program.error().message().find("this process already has"), std::string::npos)
+      << program.error();
+  EXPECT_EQ(fake_->calls, (std::vector<std::string>{"ensure_bpffs", "query"}));
+}
+
 TEST_F(SteerAttachReport, BpffsFailureIsReportedAndNothingIsTried) {
   fake_->bpffs_ok = false;
   auto program = attach();

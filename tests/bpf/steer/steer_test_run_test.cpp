@@ -347,10 +347,10 @@ TEST_F(SteerTestRun, CountersAddUpAndRemovedKeysMiss) {
   EXPECT_TRUE(again.error().is(Errc::not_found)) << again.error();
 }
 
-TEST_F(SteerTestRun, RedirectUsesTheReceivingQueue) {
-  // With a device in the context, rx_queue_index is the queue the frame came in on. Loopback has
-  // one queue; queue 1 does not exist there and the kernel refuses it, which shows the program
-  // is handed the queue of the device, not a fixed 0.
+TEST_F(SteerTestRun, RunsWithADeviceQueueInTheContext) {
+  // With a device in the context, rx_queue_index is the queue the frame came in on; loopback has
+  // one queue and the kernel refuses queue 1. (That the program redirects by that index, not a
+  // fixed 0, is shown with a socket on queue 1 of a two-queue veth in tests/netns/bpf.)
   ASSERT_TRUE(program_->add_l2({kEmulatedMac, {}, kIpv4}));
   const unsigned lo = if_nametoindex("lo");
   ASSERT_NE(lo, 0U);

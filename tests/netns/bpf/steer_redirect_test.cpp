@@ -40,10 +40,11 @@ using testing::VethPair;
 constexpr std::uint32_t kFrames = 64;
 constexpr std::uint32_t kFrameSize = 2048;
 
-// One AF_XDP socket on queue 0 with its own small UMEM, registered in the program's xsks_map.
+// One AF_XDP socket on a queue with its own small UMEM, registered in the program's xsks_map.
 class BareXsk {
  public:
-  static Result<std::unique_ptr<BareXsk>> open(const std::string& ifname, int xsks_map_fd) {
+  static Result<std::unique_ptr<BareXsk>> open(const std::string& ifname, int xsks_map_fd,
+                                               std::uint32_t queue = 0) {
     auto x = std::unique_ptr<BareXsk>(new BareXsk());
     void* area = ::mmap(nullptr, std::size_t{kFrames} * kFrameSize, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -63,7 +64,7 @@ class BareXsk {
     scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;  // our program, not libxdp's
     scfg.bind_flags = XDP_COPY;                               // veth: copy mode only
     if (const int rc =
-            xsk_socket__create(&x->xsk_, ifname.c_str(), 0, x->umem_, &x->rx_, &x->tx_, &scfg);
+            xsk_socket__create(&x->xsk_, ifname.c_str(), queue, x->umem_, &x->rx_, &x->tx_, &scfg);
         rc != 0) {
       return fail_errno("xsk_socket__create", -rc);
     }
@@ -246,6 +247,50 @@ TEST_F(SteerRedirect, HitsReachTheSocketMissesTheKernel) {
     EXPECT_EQ(d2[Counter::hit_l2], 1U);
     EXPECT_EQ(d2[Counter::no_socket], 1U);
   }
+}
+
+TEST_F(SteerRedirect, RedirectFollowsTheReceivingQueue) {
+  // A two-queue veth with a socket on queue 1 only: the program must look up xsks_map at
+  // ctx->rx_queue_index (etherconn's program used a fixed 0, so queue 1 never worked). In a test
+  // run with the device in the context, a hit on queue 1 finds the socket (XDP_REDIRECT); the
+  // same frame on queue 0 finds none and falls back to XDP_PASS.
+  veth_.reset();
+  testing::VethOptions two_queues;
+  two_queues.queues = 2;
+  auto veth = VethPair::create(*ns_a_, *ns_b_, two_queues);
+  ASSERT_TRUE(veth) << veth.error();
+  veth_.emplace(std::move(veth).value());
+
+  auto program = SteeringProgram::load_unattached();
+  ASSERT_TRUE(program) << program.error();
+  const MacAddress emulated = MacAddress::parse("02:00:00:00:0e:01").value();
+  ASSERT_TRUE(program->add_l2({emulated, {}, test::kIpv4}));
+  auto xsk = testing::in_netns(
+      *ns_a_, [&] { return BareXsk::open(veth_->a(), program->xsks_map_fd(), 1); });
+  ASSERT_TRUE(xsk) << xsk.error();
+
+  const test::Frame frame =
+      test::ethernet(emulated, {}, test::kIpv4,
+                     test::ipv4(test::kUdp, IpAddress::parse("10.9.0.2").value(),
+                                IpAddress::parse("10.9.0.10").value(), test::ports(1, 2)));
+  testing::in_netns(*ns_a_, [&] {
+    const unsigned ifindex = if_nametoindex(veth_->a().c_str());
+    ASSERT_NE(ifindex, 0U);
+    auto before = program->read_counters();
+    ASSERT_TRUE(before);
+    auto on_1 = program->test_run(frame, {ifindex, 1});
+    ASSERT_TRUE(on_1) << on_1.error();
+    EXPECT_EQ(to_string(on_1->action), "XDP_REDIRECT");
+    auto on_0 = program->test_run(frame, {ifindex, 0});
+    ASSERT_TRUE(on_0) << on_0.error();
+    EXPECT_EQ(to_string(on_0->action), "XDP_PASS");
+    auto after = program->read_counters();
+    ASSERT_TRUE(after);
+    const Counters d = after->since(*before);
+    EXPECT_EQ(d[Counter::hit_l2], 2U);
+    EXPECT_EQ(d[Counter::redirected], 1U);
+    EXPECT_EQ(d[Counter::no_socket], 1U);
+  });
 }
 
 }  // namespace
