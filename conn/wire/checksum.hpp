@@ -15,6 +15,14 @@ namespace etherpath::wire {
 // header and payload boundary etherpath sums across is even); an odd tail is padded with zero.
 [[nodiscard]] std::uint64_t checksum_add(std::uint64_t sum, ConstBytes data) noexcept;
 
+// Adds `data` as if its 2-byte checksum field at `field_offset` (even) were zero: the sum a
+// sender checksums. Summing around the field, rather than subtracting it afterwards, keeps +0 and
+// -0 apart (an all-zero ICMP message must carry 0xffff, not 0).
+[[nodiscard]] inline std::uint64_t checksum_add_without_field(std::uint64_t sum, ConstBytes data,
+                                                              std::size_t field_offset) noexcept {
+  return checksum_add(checksum_add(sum, data.first(field_offset)), data.subspan(field_offset + 2));
+}
+
 // The 16-bit ones'-complement sum of an unfolded sum.
 [[nodiscard]] constexpr std::uint16_t checksum_fold(std::uint64_t sum) noexcept {
   sum = (sum & 0xffffffffULL) + (sum >> 32U);

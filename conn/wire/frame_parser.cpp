@@ -245,9 +245,10 @@ DropReason FrameParser::parse_l4(ParsedFrame& f, ConstBytes l4,
         // IPv4 allows "no checksum"; IPv6 does not (RFC 8200 §8.1).
         return v6 ? DropReason::udp_zero_checksum_ipv6 : DropReason::none;
       }
-      const std::uint64_t sum = checksum_add(
-          pseudo_header_sum(f.ip_src, f.ip_dst, kIpProtoUdp, static_cast<std::uint32_t>(len)), l4);
-      if (udp_checksum_finish(sum + static_cast<std::uint16_t>(~field)) != field) {
+      const std::uint64_t sum = checksum_add_without_field(
+          pseudo_header_sum(f.ip_src, f.ip_dst, kIpProtoUdp, static_cast<std::uint32_t>(len)), l4,
+          6);
+      if (udp_checksum_finish(sum) != field) {
         return DropReason::bad_udp_checksum;
       }
     }
@@ -273,12 +274,12 @@ DropReason FrameParser::parse_icmp(ParsedFrame& f, ConstBytes l4, bool v6) const
   f.icmp.rest = icmp.rest();
   f.payload = l4.subspan(IcmpView::kSize);
   if (options_.verify_checksums) {
-    std::uint64_t sum = checksum_add(0, l4);
+    std::uint64_t sum = checksum_add_without_field(0, l4, 2);
     if (v6) {
       sum += pseudo_header_sum(f.ip_src, f.ip_dst, kIpProtoIcmpv6,
                                static_cast<std::uint32_t>(l4.size()));
     }
-    if (checksum_finish(sum + static_cast<std::uint16_t>(~icmp.checksum())) != icmp.checksum()) {
+    if (checksum_finish(sum) != icmp.checksum()) {
       return DropReason::bad_icmp_checksum;
     }
   }

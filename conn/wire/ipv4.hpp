@@ -56,8 +56,8 @@ class Ipv4View {
   }
   // Whether the header checksum is the one a sender computes (with the field taken as zero).
   [[nodiscard]] bool checksum_ok() const noexcept {
-    const std::uint64_t sum = checksum_add(0, bytes_.first(header_length()));
-    return checksum_finish(sum + static_cast<std::uint16_t>(~checksum())) == checksum();
+    return checksum_finish(checksum_add_without_field(0, bytes_.first(header_length()), 10)) ==
+           checksum();
   }
 
  private:
