@@ -139,17 +139,29 @@ Result<std::unique_ptr<SocketTransport>> SocketTransport::open(
 Result<UniqueFd> SocketTransport::open_listener_socket(const IpEndpoint& listen) const {
   const IpFamily family = listen.address.family();
   if (options_.listen_proto == Proto::udp) {
-    UniqueFd fd(::socket(family_of(listen), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) {
-      return fail_errno("listener UDP socket");
+    const auto open_bound = [&](const IpEndpoint& local) -> Result<UniqueFd> {
+      UniqueFd fd(::socket(family_of(local), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      if (!fd) {
+        return fail_errno("listener UDP socket");
+      }
+      if (options_.reuse_port) {
+        EP_TRY_STATUS(set_int(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"));
+        EP_TRY_STATUS(set_int(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"));
+      }
+      set_buffers(fd.get(), options_.socket_buffer);
+      EP_TRY_STATUS(bind_to(fd.get(), local, "listener"));
+      return fd;
+    };
+    if (listen.port != 0) {
+      return open_bound(listen);
     }
-    if (options_.reuse_port) {
-      EP_TRY_STATUS(set_int(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"));
-      EP_TRY_STATUS(set_int(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"));
-    }
-    set_buffers(fd.get(), options_.socket_buffer);
-    EP_TRY_STATUS(bind_to(fd.get(), listen, "listener"));
-    return fd;
+    // A socket bound to port 0 loses its port when it is disconnected again (AF_UNSPEC unhashes
+    // it unless the port was bound explicitly), which would end the listener at the first
+    // relock. So learn a free port, then bind a fresh socket to it by number.
+    EP_TRY(auto probe, open_bound(listen));
+    EP_TRY(auto chosen, local_of(probe.get()));
+    probe.reset();
+    return open_bound(IpEndpoint{listen.address, chosen.port});
   }
   // Ping sockets never receive Echo requests, so an ICMP listener must be raw (CAP_NET_RAW).
   UniqueFd fd(
