@@ -283,6 +283,20 @@ TEST_F(SteerTestRun, DefaultReceiverTakesUnmatchedUnicastOfItsVlanAndEtherType) 
   expect_pass(udp4(kOtherMac, dot1q(100), kForeignIp, 9), Counter::pass_unicast_miss);
 }
 
+TEST_F(SteerTestRun, DefaultReceiverForUntaggedIpWarnsThatItTakesTheHostsTraffic) {
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(program_->add_default({{}, kIpv4}));
+  ASSERT_TRUE(program_->add_default({dot1q(100), kIpv4}));  // tagged: not the host's
+  const std::string warned = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(warned.find("a default receiver for untagged IPv4 takes the host's own IPv4 traffic"),
+            std::string::npos)
+      << warned;
+  EXPECT_EQ(warned.find("warning", warned.find("warning") + 1), std::string::npos)
+      << "only the untagged one warns: " << warned;
+  // And it does: the host's own unicast IPv4 (nothing registered for it) goes to user space.
+  expect_hit(udp4(kHostMac, {}, kHostIp, 22), Counter::hit_default);
+}
+
 TEST_F(SteerTestRun, TruncatedFramesArePassedAndCounted) {
   ASSERT_TRUE(program_->add_l4({{}, kHostIp, kUdp, 5000}));
   ASSERT_TRUE(program_->add_owned({{}, kOwnedIp}));

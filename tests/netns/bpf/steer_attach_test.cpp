@@ -195,6 +195,29 @@ TEST_F(SteerAttach, ALiveEtherpathProgramIsLeftAlone) {
   EXPECT_EQ(xdp(), "");
 }
 
+TEST_F(SteerAttach, MountsBpffsWhenMissing) {
+  // `ip netns exec` mounts a fresh /sys without bpffs: the helper must mount it itself. The
+  // check runs in the same shell, so in the same mount namespace as the helper.
+  const std::string script = "stat -f -c %T /sys/fs/bpf; " EP_STEER_ATTACH_HELPER " " + veth_->a() +
+                             " --once && stat -f -c %T /sys/fs/bpf";
+  auto out = testing::run("ip netns exec " + ns_a_->name() + " sh -c '" + script + "' 2>&1");
+  ASSERT_TRUE(out) << out.error();
+  EXPECT_EQ(out->rfind("sysfs\n", 0), 0U) << *out;
+  EXPECT_NE(out->find("attached: native XDP"), std::string::npos) << *out;
+  EXPECT_NE(out->find("bpf_fs"), std::string::npos) << *out;
+}
+
+TEST_F(SteerAttach, BpffsThatCannotBeMountedIsAClearError) {
+  auto out = testing::run(ns_a_->exec_prefix() + "env LIBXDP_BPFFS=/nonexistent/bpffs " +
+                          EP_STEER_ATTACH_HELPER + " " + veth_->a() + " --once");
+  ASSERT_FALSE(out) << "attached without a bpffs: " << *out;
+  const std::string message = out.error().message();
+  EXPECT_NE(message.find("bpffs is not mounted at /nonexistent/bpffs and mounting it failed"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(xdp(), "") << "nothing attached";
+}
+
 TEST_F(SteerAttach, UnknownInterfaceIsNotFound) {
   auto program = testing::in_netns(*ns_a_, [] { return SteeringProgram::attach("nosuchif0"); });
   ASSERT_FALSE(program);
