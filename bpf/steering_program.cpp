@@ -495,7 +495,8 @@ Status SteeringProgram::detach() {
     return ok();
   }
   const auto [rc, messages] = state_->detach_in_netns();
-  if (rc != 0 && rc != -ENOENT) {
+  // ENOENT/ENODEV: the program or the interface is gone already (deleted under us): detached.
+  if (rc != 0 && rc != -ENOENT && rc != -ENODEV) {
     return fail_errno(
         fmt::format("{}: detaching the XDP steering program: {}", state_->ifname, trim(messages)),
         -rc);

@@ -218,6 +218,22 @@ TEST_F(SteerAttach, BpffsThatCannotBeMountedIsAClearError) {
   EXPECT_EQ(xdp(), "") << "nothing attached";
 }
 
+TEST_F(SteerAttach, InterfaceDeletedUnderTheProgram) {
+  auto program = attach();
+  ASSERT_TRUE(program) << program.error();
+  const std::uint32_t id = program->program_id();
+  veth_.reset();  // deletes both ends, and with them the attachment
+  // Nothing is left to detach: that is not an error, and the maps stay readable.
+  auto detached = program->detach();
+  EXPECT_TRUE(detached) << detached.error();
+  EXPECT_TRUE(program->read_counters());
+  program = fail(Errc::closed, "dropped");
+  for (int i = 0; i < 20 && kernel_has_prog(id); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_FALSE(kernel_has_prog(id));
+}
+
 TEST_F(SteerAttach, UnknownInterfaceIsNotFound) {
   auto program = testing::in_netns(*ns_a_, [] { return SteeringProgram::attach("nosuchif0"); });
   ASSERT_FALSE(program);
