@@ -47,7 +47,9 @@ class FakeTransport final : public Transport {
       d.capacity = kSlot;
       d.offset = kMinHeadroom;
       d.length = static_cast<std::uint32_t>(w.bytes.size());
-      std::memcpy(d.buffer + d.offset, w.bytes.data(), w.bytes.size());
+      if (!w.bytes.empty()) {  // memcpy from an empty vector's null data() is UB even for 0 bytes
+        std::memcpy(d.buffer + d.offset, w.bytes.data(), w.bytes.size());
+      }
       d.peer = w.peer;
       d.port = w.port;
       d.frame = slot;
