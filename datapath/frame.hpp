@@ -131,6 +131,8 @@ class FrameBatch {
   void clear() { size_ = 0; }
   // Forgets the first n frames, keeping the rest in order (after a partial transmit).
   void drop_front(std::size_t n);
+  // Keeps the first n frames (n <= size()).
+  void truncate(std::size_t n) { size_ = n < size_ ? n : size_; }
   // Removes frame i by moving the last frame into its place (order is not kept).
   void swap_remove(std::size_t i) { frames_[i] = frames_[--size_]; }
 

@@ -1,0 +1,40 @@
+// Steering: what PacketRelay needs from the XDP program that decides which frames reach it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "base/mac_address.hpp"
+#include "base/result.hpp"
+#include "base/vlan.hpp"
+
+namespace etherpath::datapath {
+
+// Kept in step with the relay's registrations. The production implementation is
+// bpf::SteeringProgram behind an adapter (packet_relay.cpp); unit tests use a recording fake;
+// the pcap engine has none (it sees copies of everything anyway).
+class Steering {
+ public:
+  Steering() = default;
+  Steering(const Steering&) = delete;
+  Steering& operator=(const Steering&) = delete;
+  Steering(Steering&&) = delete;
+  Steering& operator=(Steering&&) = delete;
+  virtual ~Steering() = default;
+
+  virtual Status add_l2(const MacAddress& mac, const VlanStack& vlans,
+                        std::uint16_t ether_type) = 0;
+  virtual Status remove_l2(const MacAddress& mac, const VlanStack& vlans,
+                           std::uint16_t ether_type) = 0;
+  virtual Status add_multicast(const VlanStack& vlans, std::uint16_t ether_type) = 0;
+  virtual Status remove_multicast(const VlanStack& vlans, std::uint16_t ether_type) = 0;
+  virtual Status add_default(const VlanStack& vlans, std::uint16_t ether_type) = 0;
+  virtual Status remove_default(const VlanStack& vlans, std::uint16_t ether_type) = 0;
+  // The program's counters by name ("hit_l2", "pass_unicast_miss", ...), for stats.
+  [[nodiscard]] virtual std::map<std::string, std::uint64_t> counters() const = 0;
+  // "native XDP, single program (dispatcher refused: EPERM)" and the like.
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
+}  // namespace etherpath::datapath
