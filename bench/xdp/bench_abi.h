@@ -8,6 +8,7 @@
 /* What the generator writes and the validating sink expects. MACs are 48-bit integers (the
  * first octet in bits 47..40), IPv4 addresses and ports in host order. Host k of a range is
  * base + k: dst MAC k goes with dst IP k when both ranges have the same count. */
+/* NOLINTBEGIN(readability-identifier-naming): C names, shared with the BPF programs */
 struct bench_flow {
 	__u64 dst_mac;
 	__u64 src_mac;
@@ -22,6 +23,7 @@ struct bench_flow {
 	__u32 frame_len; /* without FCS: 60 for the 64-byte frames of the benchmarks */
 	__u32 pad;
 };
+/* NOLINTEND(readability-identifier-naming) */
 
 /* The first payload bytes of every generated frame: a magic and a sequence number. */
 #define BENCH_MAGIC 0x45504731u /* "EPG1" */

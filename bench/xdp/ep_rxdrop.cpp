@@ -1,0 +1,149 @@
+// ep_rxdrop: the etherpath side of the RX benchmark, the same job as xdp_rxdrop: receive and
+// drop, through etherpath's XdpEngine (one queue, native copy mode, need_wakeup, batches of 64)
+// with etherpath's steering program taking the benchmark's dst MACs. Prints the rate,
+// rx_ring_full and the thread CPU time per frame (--poll sleeps in Engine::wait when idle).
+//   ep_rxdrop -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-c CPU]
+//             [--dst-mac MAC[+N]]
+#include <cstring>
+
+#include "bench/xdp/ep_bench.hpp"
+
+int main(int argc, char** argv) {
+  using namespace etherpath;
+  std::string ifname;
+  unsigned queue = 0;
+  bool generic = false;
+  bool use_poll = false;
+  double duration = 10;
+  int cpu = -1;
+  MacAddress dst = MacAddress::from_u64(0x020000000002ULL);
+  std::uint32_t count = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a(argv[i]);
+    const auto value = [&]() -> std::string_view {
+      if (i + 1 >= argc) {
+        bench::usage_error(a, "");
+      }
+      return argv[++i];
+    };
+    if (a == "-i") {
+      ifname = value();
+    } else if (a == "-q") {
+      queue = static_cast<unsigned>(std::atoi(value().data()));
+    } else if (a == "-m") {
+      generic = value() == "generic";
+    } else if (a == "-d") {
+      duration = std::atof(value().data());
+    } else if (a == "--poll") {
+      use_poll = true;
+    } else if (a == "-c") {
+      cpu = std::atoi(value().data());
+    } else if (a == "--dst-mac") {
+      std::string text(value());
+      if (const auto plus = text.find('+'); plus != std::string::npos) {
+        count = static_cast<std::uint32_t>(std::strtoul(text.c_str() + plus + 1, nullptr, 10));
+        text.resize(plus);
+      }
+      auto mac = MacAddress::parse(text);
+      if (!mac || count == 0) {
+        bench::usage_error(a, text);
+      }
+      dst = *mac;
+    } else {
+      std::fprintf(stderr,
+                   "usage: %s -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-c CPU] "
+                   "[--dst-mac MAC[+N]]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  if (ifname.empty()) {
+    bench::usage_error("-i", "");
+  }
+  bench::pin_to(cpu);
+  bench::install_stop_signals();
+
+  bench::SteeringXskProgram steering(dst, count);
+  datapath::xdp::XdpEngineOptions options;
+  options.ifname = ifname;
+  options.queues = {queue};
+  options.mode = generic ? datapath::xdp::XdpMode::generic : datapath::xdp::XdpMode::native_copy;
+  options.frames_per_queue = 4096;
+  options.frame_size = 2048;
+  options.program = &steering;
+  auto engine = datapath::xdp::XdpEngine::create(options);
+  if (!engine) {
+    std::fprintf(stderr, "error: %s\n", engine.error().message().c_str());
+    return 1;
+  }
+  std::printf("ep_rxdrop: %s queue %u (%s; %s)\n", ifname.c_str(), queue, (*engine)->mode().c_str(),
+              steering.describe().c_str());
+  std::fflush(stdout);
+
+  datapath::FrameBatch batch;
+  std::uint64_t pkts = 0;
+  std::uint64_t first_pkts = 0;
+  double t_first = 0;
+  double t_last = 0;
+  const double start = bench::now_s();
+  const std::uint64_t cpu0 = bench::thread_cpu_ns();
+  while (bench::g_stop == 0) {
+    const std::size_t n = (*engine)->receive(0, batch);
+    if (n == 0) {
+      if (use_poll) {
+        auto ready = (*engine)->wait(0, std::chrono::milliseconds(100));
+        if (!ready) {
+          std::fprintf(stderr, "error: %s\n", ready.error().message().c_str());
+          return 1;
+        }
+      }
+      if (bench::now_s() - start >= duration) {
+        break;
+      }
+      continue;
+    }
+    (*engine)->release(0, batch);
+    pkts += n;
+    if ((pkts & 0xfffU) < n) {  // about every 4096 frames: the clock is not free
+      const double now = bench::now_s();
+      if (t_first == 0) {
+        t_first = now;
+        first_pkts = pkts;
+      }
+      t_last = now;
+      if (now - start >= duration) {
+        break;
+      }
+    }
+  }
+  const std::uint64_t cpu_ns = bench::thread_cpu_ns() - cpu0;
+  const double active = t_last - t_first;
+  const double pps = active > 0 ? static_cast<double>(pkts - first_pkts) / active : 0;
+  const double per_pkt = pkts != 0 ? static_cast<double>(cpu_ns) / static_cast<double>(pkts) : 0;
+  const auto stats = (*engine)->stats(0);
+  std::printf("ep_rxdrop: %llu frames, %.0f pps while active, %.1f ns thread CPU per frame\n",
+              static_cast<unsigned long long>(pkts), pps, per_pkt);
+  std::printf("ep_rxdrop: rx_ring_full=%llu rx_dropped=%llu rx_fill_ring_empty=%llu\n",
+              static_cast<unsigned long long>(stats.kernel_rx_ring_full),
+              static_cast<unsigned long long>(stats.kernel_rx_dropped),
+              static_cast<unsigned long long>(stats.kernel_rx_fill_ring_empty_descs));
+  if (steering.program()) {
+    if (auto counters = steering.program()->read_counters(); counters) {
+      std::printf("ep_rxdrop: steering:");
+      for (std::size_t i = 0; i < bpf::kCounterCount; ++i) {
+        const auto c = bpf::Counters::counter_at(i);
+        if ((*counters)[c] != 0) {
+          std::printf(" %s=%llu", std::string(bpf::counter_name(c)).c_str(),
+                      static_cast<unsigned long long>((*counters)[c]));
+        }
+      }
+      std::printf("\n");
+    }
+  }
+  std::printf(
+      "RESULT ep_rxdrop_pps=%.0f ep_rxdrop_frames=%llu ep_rxdrop_cpu_ns=%.1f "
+      "ep_rxdrop_rx_ring_full=%llu\n",
+      pps, static_cast<unsigned long long>(pkts), per_pkt,
+      static_cast<unsigned long long>(stats.kernel_rx_ring_full));
+  return 0;
+}
