@@ -395,19 +395,49 @@ Result<std::size_t> SocketTransport::receive(DatagramBatch& batch, std::chrono::
     }
     return fail_errno("epoll_wait");
   }
-  for (int i = 0; i < n && !batch.full(); ++i) {
+  // Replies first, then new requests, each ready port at most a fair share of the batch on the
+  // first pass: a busy listener must not starve the upstream sockets (their datagrams are work
+  // already half done, and their kernel buffers overflow first).
+  std::array<PortId, kMaxEvents> ready{};
+  std::size_t count = 0;
+  bool listener_ready = false;
+  for (int i = 0; i < n; ++i) {
     const PortId id = events_[static_cast<std::size_t>(i)].data.u32;
-    if (id < ports_.size() && ports_[id].kind != Kind::closed) {
-      receive_port(id, batch);
+    if (id == kListenerPort) {
+      listener_ready = true;
+    } else if (id < ports_.size() && ports_[id].kind != Kind::closed) {
+      ready[count++] = id;
     }
+  }
+  if (listener_ready) {
+    ready[count++] = kListenerPort;
+  }
+  const std::size_t share =
+      std::max<std::size_t>(DatagramBatch::kMaxBatch / std::max<std::size_t>(count, 1), 8);
+  for (std::size_t pass = 0; pass < 2 && !batch.full(); ++pass) {
+    for (std::size_t i = 0; i < count && !batch.full(); ++i) {
+      const std::size_t before = batch.size();
+      receive_port(ready[i], batch, pass == 0 ? share : DatagramBatch::kMaxBatch);
+      if (pass == 0 && batch.size() - before < share) {
+        ready[i] = kNoPort;  // drained
+      }
+    }
+    // Drop drained ports from the second pass.
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (ready[i] != kNoPort) {
+        ready[kept++] = ready[i];
+      }
+    }
+    count = kept;
   }
   return batch.size();
 }
 
-void SocketTransport::receive_port(PortId id, DatagramBatch& batch) {
+void SocketTransport::receive_port(PortId id, DatagramBatch& batch, std::size_t at_most) {
   const Port& p = ports_[id];
   const std::size_t first = batch.size();
-  const std::size_t room = DatagramBatch::kMaxBatch - first;
+  const std::size_t room = std::min(DatagramBatch::kMaxBatch - first, at_most);
   for (std::size_t k = 0; k < room; ++k) {
     const std::size_t slot = first + k;
     iovs_[slot].iov_base = buffers_.data() + slot * slot_size_ + kMinHeadroom;

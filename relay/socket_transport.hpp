@@ -68,7 +68,7 @@ class SocketTransport final : public Transport {
   Result<UpstreamPort> open_udp_upstream(const IpEndpoint& remote);
   Result<UpstreamPort> open_ping_upstream(const IpEndpoint& remote, std::uint16_t wanted);
   Result<UpstreamPort> open_raw_upstream(const IpEndpoint& remote, std::uint16_t wanted);
-  void receive_port(PortId id, DatagramBatch& batch);
+  void receive_port(PortId id, DatagramBatch& batch, std::size_t at_most);
   void send_run(PortId id, DatagramBatch& batch, std::size_t first, std::size_t count);
 
   SocketTransportOptions options_;

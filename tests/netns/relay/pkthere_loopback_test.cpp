@@ -175,6 +175,36 @@ TEST_P(PkthereMatrix, RelockAfterTimeoutDrop) {
   EXPECT_EQ(stats["sessions_expired"], 1);
 }
 
+// --workers 2: two listener sockets share the port (SO_REUSEPORT); the kernel spreads clients
+// over them, each worker with its own sessions; the stats line adds both up.
+TEST(PkthereWorkers, TwoWorkersShareTheListenerPort) {
+  EP_SKIP_UNLESS_ROOT();
+  const IpAddress lo = IpAddress::parse("127.0.0.1").value();
+  UdpEchoServer echo(lo);
+  auto run = PkthereRun::start(
+      {"--here", "UDP:127.0.0.1:0", "--there", "UDP:" + echo.endpoint().to_string(), "--workers",
+       "2", "--max-sessions", "8", "--timeout-secs", "1", "--on-timeout", "exit"});
+  ASSERT_TRUE(run);
+  EXPECT_NE(run->process.out().find("Workers: 2"), std::string::npos);
+  std::vector<UniqueFd> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(testing::udp_socket(IpEndpoint{lo, 0}));
+    const std::string msg = "worker-client-" + std::to_string(i);
+    ASSERT_TRUE(testing::send_to(clients.back().get(), run->listen, msg));
+    auto got = testing::receive(clients.back().get(), milliseconds(2000));
+    ASSERT_TRUE(got) << "client " << i;
+    EXPECT_EQ(got->data, msg);
+  }
+  auto status = run->process.wait_for(milliseconds(5000));
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0);
+  const auto stats = run->last_stats();
+  EXPECT_EQ(stats["workers"], 2);
+  EXPECT_EQ(stats["c2u_pkts"], 8);
+  EXPECT_EQ(stats["u2c_pkts"], 8);
+  EXPECT_EQ(stats["sessions_opened"], 8);
+}
+
 INSTANTIATE_TEST_SUITE_P(Loopback, PkthereMatrix,
                          ::testing::Values(Combo{Proto::udp, IpFamily::v4, true},
                                            Combo{Proto::udp, IpFamily::v4, false},

@@ -136,9 +136,12 @@ class UdpEchoServer {
 // A pkthere child process; as root it runs with --user nobody (pkthere requires it).
 class PkthereRun {
  public:
+  // `launcher` goes before the binary (e.g. {"nice", "-n", "-10"}).
   static std::optional<PkthereRun> start(std::vector<std::string> args,
-                                         const etherpath::testing::NetNs* ns = nullptr) {
+                                         const etherpath::testing::NetNs* ns = nullptr,
+                                         std::vector<std::string> launcher = {}) {
     args.insert(args.begin(), PKTHERE_BINARY);
+    args.insert(args.begin(), launcher.begin(), launcher.end());
     if (etherpath::testing::running_as_root()) {
       args.insert(args.end(), {"--user", "nobody"});
     }

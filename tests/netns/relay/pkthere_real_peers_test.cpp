@@ -1,0 +1,230 @@
+// pkthere between real peers in namespaces (client <-> relay <-> upstream): dig through pkthere
+// to dnsmasq with the single-client lock and with --max-sessions 64, and the multi-session ICMP
+// echo relay with system ping while the relay's own kernel answers no echoes.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/netns/relay/relay_harness.hpp"
+#include "tests/netns/relay/three_namespaces.hpp"
+
+namespace etherpath::relay {
+namespace {
+
+using etherpath::testing::Process;
+using std::chrono::milliseconds;
+using testing::PkthereRun;
+using testing::ThreeNamespaces;
+
+std::size_t count(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+// dnsmasq answering example.test (A and AAAA) on the upstream side, port 53.
+std::optional<Process> start_dnsmasq(const ThreeNamespaces& t) {
+  auto p = Process::spawn(
+      {"dnsmasq", "--keep-in-foreground", "-C", "/dev/null", "--no-resolv", "--no-hosts",
+       "--bind-interfaces", fmt::format("--listen-address={}", ThreeNamespaces::kUpstream4),
+       "--port=53", "--address=/example.test/10.9.9.9", "--address=/example.test/fd00::9",
+       "--pid-file="},
+      &*t.upstream);
+  if (!p) {
+    ADD_FAILURE() << p.error();
+    return std::nullopt;
+  }
+  // Ready once it answers a query of its own.
+  for (int i = 0; i < 50; ++i) {
+    if (t.upstream->exec(fmt::format(
+            "dig @{} ready.example.test A +tries=1 +timeout=1 +short | grep -q 10.9.9.9",
+            ThreeNamespaces::kUpstream4))) {
+      return std::move(p).value();
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ADD_FAILURE() << "dnsmasq did not come up: " << p->err();
+  return std::nullopt;
+}
+
+std::string query_file(const std::string& dir, const std::string& name, int queries) {
+  std::string lines;
+  for (int i = 0; i < queries; ++i) {
+    lines += fmt::format("h{}.example.test {}\n", i, i % 2 == 0 ? "A" : "AAAA");
+  }
+  std::string path = fmt::format("{}/{}", dir, name);
+  auto r = etherpath::testing::run(fmt::format("printf '%s' '{}' > {}", lines, path));
+  EXPECT_TRUE(r) << r.error();
+  return path;
+}
+
+class TempDir {
+ public:
+  TempDir() : path_(etherpath::testing::run("mktemp -d /tmp/ep-relay-XXXXXX").value()) {
+    path_.erase(path_.find_last_not_of('\n') + 1);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  TempDir(TempDir&&) = delete;
+  TempDir& operator=(TempDir&&) = delete;
+  ~TempDir() { (void)etherpath::testing::run("rm -rf " + path_); }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string dig_command(const std::string& port, const std::string& file) {
+  return fmt::format("dig -b {}#{} @{} -p 5354 -f {} +tries=1 +timeout=2 +noall +comments",
+                     ThreeNamespaces::kClient4, port, ThreeNamespaces::kRelayClientSide4, file);
+}
+
+TEST(PkthereRealPeers, DigThroughSingleClientLockToDnsmasq) {
+  EP_SKIP_UNLESS_ROOT();
+  auto t = ThreeNamespaces::create();
+  ASSERT_TRUE(t);
+  auto dnsmasq = start_dnsmasq(*t);
+  ASSERT_TRUE(dnsmasq);
+  auto run = PkthereRun::start(
+      {"--here", fmt::format("UDP:{}:5354", ThreeNamespaces::kRelayClientSide4), "--there",
+       fmt::format("UDP:{}:53", ThreeNamespaces::kUpstream4), "--timeout-secs", "5"},
+      &*t->relay);
+  ASSERT_TRUE(run);
+  const TempDir dir;
+  const std::string file = query_file(dir.path(), "q1000", 1000);
+  // One dig process from one fixed source: every query comes from the locked client.
+  auto out = t->client->exec(dig_command("5300", file));
+  ASSERT_TRUE(out) << out.error();
+  EXPECT_EQ(count(*out, "status: NOERROR"), 1000U) << run->process.err();
+  run->process.signal(SIGTERM);
+  ASSERT_TRUE(run->process.wait_for(milliseconds(5000)));
+  const auto stats = run->last_stats();
+  EXPECT_EQ(stats["c2u_pkts"], 1000);
+  EXPECT_EQ(stats["u2c_pkts"], 1000);
+  EXPECT_EQ(stats["sessions_opened"], 1);
+}
+
+TEST(PkthereRealPeers, SixtyFourDigsWithMaxSessions) {
+  EP_SKIP_UNLESS_ROOT();
+  auto t = ThreeNamespaces::create();
+  ASSERT_TRUE(t);
+  auto dnsmasq = start_dnsmasq(*t);
+  ASSERT_TRUE(dnsmasq);
+  auto run =
+      PkthereRun::start({"--here", fmt::format("UDP:{}:5354", ThreeNamespaces::kRelayClientSide4),
+                         "--there", fmt::format("UDP:{}:53", ThreeNamespaces::kUpstream4),
+                         "--max-sessions", "64", "--timeout-secs", "6", "--debug", "log-drops"},
+                        &*t->relay);
+  ASSERT_TRUE(run);
+  const TempDir dir;
+  const std::string file = query_file(dir.path(), "q20", 20);
+  std::string script;
+  for (int i = 0; i < 64; ++i) {
+    script +=
+        fmt::format("{} > {}/out{} & ", dig_command(std::to_string(6000 + i), file), dir.path(), i);
+  }
+  script += fmt::format("wait; cat {}/out*", dir.path());
+  auto out = t->client->exec(script);
+  ASSERT_TRUE(out) << out.error();
+  EXPECT_EQ(count(*out, "status: NOERROR"), 64U * 20U);
+
+  // A 65th client is refused while the 64 sessions are live...
+  const std::string one =
+      fmt::format("dig -b {}#7000 @{} -p 5354 late.example.test A +tries=1 +timeout=1 +short",
+                  ThreeNamespaces::kClient4, ThreeNamespaces::kRelayClientSide4);
+  auto refused = t->client->exec(one);
+  EXPECT_FALSE(refused && refused->find("10.9.9.9") != std::string::npos);
+  EXPECT_TRUE(run->process.wait_for_output("session limit reached (64): new client",
+                                           milliseconds(1000), true));
+  // ...and served once they have timed out.
+  ASSERT_TRUE(run->process.wait_for_output("(0 left)", milliseconds(10000)));
+  auto served = t->client->exec(one);
+  ASSERT_TRUE(served) << served.error();
+  EXPECT_NE(served->find("10.9.9.9"), std::string::npos);
+  run->process.signal(SIGTERM);
+  ASSERT_TRUE(run->process.wait_for(milliseconds(5000)));
+  const auto stats = run->last_stats();
+  EXPECT_GE(stats["drops_session_limit"].get<int>(), 1);
+  EXPECT_EQ(stats["sessions_opened"], 65);
+}
+
+// /proc/net/snmp's Icmp InEchos (IPv4) or snmp6's Icmp6InEchos in a namespace.
+std::uint64_t in_echos(const etherpath::testing::NetNs& ns, bool v6) {
+  const std::string cmd =
+      v6 ? "awk '$1 == \"Icmp6InEchos\" {print $2}' /proc/net/snmp6"
+         : "awk '/^Icmp:/ {if (!h) {for (i = 1; i <= NF; i++) if ($i == \"InEchos\") c = i; h = 1}"
+           " else print $c}' /proc/net/snmp";
+  auto out = ns.exec(cmd);
+  return out ? std::stoull(*out) : 0;
+}
+
+class IcmpRelay : public ::testing::TestWithParam<bool> {};
+
+TEST_P(IcmpRelay, TwoSessionsServeTwoOfThreePingers) {
+  EP_SKIP_UNLESS_ROOT();
+  const bool v6 = GetParam();
+  auto t = ThreeNamespaces::create();
+  ASSERT_TRUE(t);
+  // The relay's kernel answers no echoes itself; on IPv6 its upstream uses ping sockets.
+  ASSERT_TRUE(t->relay->exec(
+      fmt::format("sysctl -qw net.ipv4.icmp_echo_ignore_all=1 net.ipv6.icmp.echo_ignore_all=1{}",
+                  v6 ? " net.ipv4.ping_group_range='0 2147483647'" : "")));
+  const std::string here = v6 ? fmt::format("[{}]", ThreeNamespaces::kRelayClientSide6)
+                              : ThreeNamespaces::kRelayClientSide4;
+  const std::string there =
+      v6 ? fmt::format("[{}]", ThreeNamespaces::kUpstream6) : ThreeNamespaces::kUpstream4;
+  auto run = PkthereRun::start(
+      {"--here", fmt::format("ICMP:{}:0", here), "--there", fmt::format("ICMP:{}:0", there),
+       "--max-sessions", "2", "--timeout-secs", "2", "--debug", "log-drops"},
+      &*t->relay);
+  ASSERT_TRUE(run);
+  EXPECT_NE(run->process.out().find(v6 ? "upstream socket: ping" : "upstream socket: raw"),
+            std::string::npos)
+      << run->process.out();
+  const std::uint64_t echos_before = in_echos(*t->upstream, v6);
+  const std::string target =
+      v6 ? ThreeNamespaces::kRelayClientSide6 : ThreeNamespaces::kRelayClientSide4;
+  const std::string ping =
+      fmt::format("ping {} -c 5 -i 0.2 -W 1 -p a5c3 -s 56 {}", v6 ? "-6" : "-4", target);
+  const TempDir dir;
+  std::string script;
+  for (int i = 0; i < 3; ++i) {
+    script += fmt::format("{} > {}/p{} 2>&1 & ", ping, dir.path(), i);
+  }
+  script += fmt::format("wait; cat {}/p*", dir.path());
+  auto out = t->client->exec(script);
+  ASSERT_TRUE(out) << out.error();  // some pings fail: the shell's wait still exits 0
+  EXPECT_EQ(count(*out, "5 packets transmitted, 5 received"), 2U) << *out;
+  EXPECT_EQ(count(*out, "5 packets transmitted, 0 received"), 1U) << *out;
+  // ping checks the seq and the a5c3 pattern of every reply and complains when they differ.
+  EXPECT_EQ(count(*out, "wrong data"), 0U);
+  EXPECT_EQ(count(*out, "DUP!"), 0U);
+  EXPECT_EQ(count(*out, "icmp_seq=5 "), 2U);
+  EXPECT_EQ(in_echos(*t->upstream, v6) - echos_before, 10U);
+
+  // Idle sessions go after the timeout, and a new pinger is served.
+  ASSERT_TRUE(run->process.wait_for_output("(0 left)", milliseconds(5000)));
+  auto again =
+      t->client->exec(fmt::format("ping {} -c 2 -i 0.2 -W 1 {}", v6 ? "-6" : "-4", target));
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_NE(again->find("2 packets transmitted, 2 received"), std::string::npos) << *again;
+  run->process.signal(SIGTERM);
+  ASSERT_TRUE(run->process.wait_for(milliseconds(5000)));
+  const auto stats = run->last_stats();
+  EXPECT_EQ(stats["u2c_pkts"], 12);
+  EXPECT_GE(stats["drops_session_limit"].get<int>(), 5);
+  EXPECT_EQ(stats["echo_timeouts"], 0);
+}
+
+std::string family_name(const ::testing::TestParamInfo<bool>& param) {
+  return param.param ? "V6PingSockets" : "V4RawSockets";
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, IcmpRelay, ::testing::Values(false, true), family_name);
+
+}  // namespace
+}  // namespace etherpath::relay
