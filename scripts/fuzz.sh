@@ -14,6 +14,8 @@ for c in "${targets[@]}"; do
   work=$(mktemp -d)
   cp -r "$seeds"/. "$work"/ 2>/dev/null || true
   echo "fuzzing $name for ${each}s"
-  "$build/fuzz/$name" -max_total_time="$each" -print_final_stats=1 "$work" 2>&1 | tail -12
+  mkdir -p "$build/fuzz-artifacts"
+  "$build/fuzz/$name" -max_total_time="$each" -print_final_stats=1 \
+    -artifact_prefix="$build/fuzz-artifacts/" "$work" 2>&1 | tail -12
   rm -rf "$work"
 done
