@@ -182,6 +182,8 @@ class SteerRedirect : public ::testing::Test {
 TEST_F(SteerRedirect, HitsReachTheSocketMissesTheKernel) {
   const MacAddress emulated = MacAddress::parse("02:00:00:00:0e:01").value();
   const MacAddress other = MacAddress::parse("02:00:00:00:0e:02").value();
+  const MacAddress emulated_qinq = MacAddress::parse("02:00:00:00:0e:03").value();
+  const VlanStack qinq{VlanTag{100, kTpid8021ad, 0, false}, VlanTag{20}};
   const IpAddress peer = IpAddress::parse("10.9.0.2").value();
   const IpAddress owned = IpAddress::parse("10.9.0.10").value();
   const auto udp = [&](const MacAddress& dst) {
@@ -198,6 +200,7 @@ TEST_F(SteerRedirect, HitsReachTheSocketMissesTheKernel) {
         testing::in_netns(*ns_a_, [&] { return SteeringProgram::attach(veth_->a(), options); });
     ASSERT_TRUE(program) << program.error();
     ASSERT_TRUE(program->add_l2({emulated, {}, test::kIpv4}));
+    ASSERT_TRUE(program->add_l2({emulated_qinq, qinq, test::kIpv4}));
     ASSERT_TRUE(program->add_owned({{}, owned}));
     auto before = program->read_counters();
     ASSERT_TRUE(before);
@@ -207,29 +210,36 @@ TEST_F(SteerRedirect, HitsReachTheSocketMissesTheKernel) {
     ASSERT_TRUE(xsk) << xsk.error();
 
     std::vector<test::Frame> frames;
-    frames.reserve(kHits + 2);
+    frames.reserve(kHits + 4);
     for (int i = 0; i < kHits; ++i) {
       frames.push_back(udp(emulated));
     }
-    frames.push_back(udp(other));                                             // miss
+    frames.push_back(udp(other));  // miss
+    // QinQ, tags in-band: the registered stack hits, another inner VLAN misses.
+    frames.push_back(test::ethernet(emulated_qinq, qinq, test::kIpv4,
+                                    test::ipv4(test::kUdp, peer, owned, test::ports(1, 2))));
+    frames.push_back(
+        test::ethernet(emulated_qinq, VlanStack{VlanTag{100, kTpid8021ad, 0, false}, VlanTag{21}},
+                       test::kIpv4, test::ipv4(test::kUdp, peer, owned, test::ports(1, 2))));
     frames.push_back(test::ethernet(MacAddress::broadcast(), {}, test::kArp,  // owned ARP
                                     test::arp(1, peer, owned)));
     auto sent = testing::in_netns(*ns_b_, [&] { return send_frames(veth_->b(), frames); });
     ASSERT_TRUE(sent) << sent.error();
 
-    const auto got = (*xsk)->receive(kHits + 1, 2s);
-    ASSERT_EQ(got.size(), std::size_t{kHits + 1});
+    const auto got = (*xsk)->receive(kHits + 2, 2s);
+    ASSERT_EQ(got.size(), std::size_t{kHits + 2});
     EXPECT_EQ(std::count(got.begin(), got.end(), emulated), kHits);
+    EXPECT_EQ(std::count(got.begin(), got.end(), emulated_qinq), 1);
     EXPECT_EQ(std::count(got.begin(), got.end(), MacAddress::broadcast()), 1);
 
     auto after = program->read_counters();
     ASSERT_TRUE(after);
     const Counters d = after->since(*before);
-    EXPECT_EQ(d[Counter::hit_l2], std::uint64_t{kHits});
+    EXPECT_EQ(d[Counter::hit_l2], std::uint64_t{kHits + 1});
     EXPECT_EQ(d[Counter::hit_owned], 1U);
-    EXPECT_EQ(d[Counter::redirected], std::uint64_t{kHits + 1});
+    EXPECT_EQ(d[Counter::redirected], std::uint64_t{kHits + 2});
     EXPECT_EQ(d[Counter::no_socket], 0U);
-    EXPECT_GE(d[Counter::pass_unicast_miss], 1U);
+    EXPECT_GE(d[Counter::pass_unicast_miss], 2U);
 
     // Without a socket on the queue, hits fall back to the kernel: counted, never dropped.
     xsk->reset();
