@@ -6,6 +6,10 @@
 //                           pcp::RequestType::keep_alive);
 //   while (auto alert = map->wait_alert(10s)) { ... }
 //   map->revoke();
+//
+// Unlike pcp-rs, dropping a MappingHandle does not delete the mapping on the server (a one-shot
+// `etherpath-pcp map` must outlive the process); revoke() does. The client's threads stop when
+// the Handle and every MappingHandle are gone.
 #pragma once
 
 #include <chrono>

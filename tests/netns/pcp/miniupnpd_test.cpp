@@ -130,9 +130,19 @@ deny 0-65535 0.0.0.0/0 0-65535
   }
 
   void stop_daemon() {
+    // miniupnpd 2.3.1 now and then sits out a SIGTERM (seen here: no "shutting down" for 5 s,
+    // a race between its signal flag and select()); a second one, then SIGKILL, ends it.
     daemon_->signal(SIGTERM);
-    auto st = daemon_->wait_for(5s);
-    ASSERT_TRUE(st) << st.error();
+    auto st = daemon_->wait_for(2s);
+    if (!st) {
+      daemon_->signal(SIGTERM);
+      st = daemon_->wait_for(1s);
+    }
+    if (!st) {
+      daemon_->signal(SIGKILL);
+      st = daemon_->wait_for(2s);
+    }
+    ASSERT_TRUE(st) << st.error() << "\nminiupnpd's log:\n" << daemon_->err();
     daemon_.reset();
   }
 
@@ -335,16 +345,19 @@ TEST_F(MiniupnpdTest, RestartLowersTheEpochAndTheClientAsksAgain) {
   ASSERT_TRUE(wait_assigned(*b, 5s));
   EXPECT_TRUE(has_rule(5010) && has_rule(5011)) << nat_rules();
 
-  // Let the epoch grow past the 1 s + 2 s slack of §8.5, then renew so the client sees it.
-  std::this_thread::sleep_until(started_at_ + 4s);
+  // Let the epoch grow to 2 s or more, so that after the restart (epoch 0) it has gone back by
+  // more than the 1 s §8.5 forgives; renew so the client sees it.
+  std::this_thread::sleep_until(started_at_ + 2500ms);
   ASSERT_TRUE(a->renew(900s));
   const auto before = wait_assigned(*a, 5s);
   ASSERT_TRUE(before);
   EXPECT_EQ(before->lifetime, 900s);
-  EXPECT_GE(before->epoch, 3U);
+  EXPECT_GE(before->epoch, 2U);
 
   stop_daemon();
+  ASSERT_FALSE(HasFatalFailure());
   start_daemon();
+  ASSERT_FALSE(HasFatalFailure());
   // miniupnpd announces its restart (multicast ANNOUNCE to 224.0.0.1:5350), and in any case the
   // next answer carries the fallen epoch: either way b is asked for again.
   ASSERT_TRUE(a->renew(900s));
