@@ -245,6 +245,29 @@ TEST_F(SteerAttach, InterfaceDeletedUnderTheProgram) {
   EXPECT_FALSE(kernel_has_prog(id));
 }
 
+TEST_F(SteerAttach, TheHostKeepsItsOwnTraffic) {
+  // Steering is narrow: with emulated endpoints registered, the kernel behind the veth still
+  // answers ARP and ping for its own address.
+  ASSERT_TRUE(testing::run(ns_a_->exec_prefix() + "ip addr add 10.77.0.1/24 dev " + veth_->a()));
+  ASSERT_TRUE(testing::run(ns_b_->exec_prefix() + "ip addr add 10.77.0.2/24 dev " + veth_->b()));
+  auto program = attach();
+  ASSERT_TRUE(program) << program.error();
+  ASSERT_TRUE(program->add_l2({MacAddress::parse("02:00:00:00:77:10").value(), {}, 0x0800}));
+  ASSERT_TRUE(program->add_owned({{}, IpAddress::parse("10.77.0.10").value()}));
+  ASSERT_TRUE(program->add_multicast({{}, 0x0800}));
+  auto before = program->read_counters();
+  ASSERT_TRUE(before);
+  auto ping = testing::run(ns_b_->exec_prefix() + "ping -c 3 -i 0.2 -W 1 10.77.0.1");
+  ASSERT_TRUE(ping) << ping.error();
+  EXPECT_NE(ping->find("3 received"), std::string::npos) << *ping;
+  auto after = program->read_counters();
+  ASSERT_TRUE(after);
+  const Counters d = after->since(*before);
+  EXPECT_GE(d[Counter::pass_neigh_not_owned], 1U) << "the host's ARP passed";
+  EXPECT_GE(d[Counter::pass_unicast_miss], 3U) << "the echo requests passed";
+  EXPECT_EQ(d[Counter::redirected] + d[Counter::no_socket], 0U) << "nothing was taken";
+}
+
 TEST_F(SteerAttach, UnknownInterfaceIsNotFound) {
   auto program = testing::in_netns(*ns_a_, [] { return SteeringProgram::attach("nosuchif0"); });
   ASSERT_FALSE(program);
