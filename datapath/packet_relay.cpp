@@ -28,6 +28,12 @@ class SteeringAdapter final : public xdp::XskProgram, public Steering {
     o.replace_foreign = replace_foreign_;
     EP_TRY(auto p, bpf::SteeringProgram::attach(ifname, std::move(o)));
     program_.emplace(std::move(p));
+    // A replaced stale or foreign program is reported by the attach that replaced it; when the
+    // engine then falls back to another mode and attaches again, the report must not be lost.
+    const std::string d = program_->describe_attach();
+    if (const auto at = d.find("replaced"); at != std::string::npos && replaced_note_.empty()) {
+      replaced_note_ = d.substr(at);
+    }
     return program_->xsks_map_fd();
   }
   void detach() override { program_.reset(); }
@@ -71,7 +77,14 @@ class SteeringAdapter final : public xdp::XskProgram, public Steering {
     return out;
   }
   [[nodiscard]] std::string describe() const override {
-    return program_ ? program_->describe_attach() : std::string("not attached");
+    if (!program_) {
+      return "not attached";
+    }
+    std::string d = program_->describe_attach();
+    if (!replaced_note_.empty() && d.find("replaced") == std::string::npos) {
+      d += "; " + replaced_note_;
+    }
+    return d;
   }
 
  private:
@@ -82,6 +95,7 @@ class SteeringAdapter final : public xdp::XskProgram, public Steering {
     return ok();
   }
   bool replace_foreign_;
+  std::string replaced_note_;
   std::optional<bpf::SteeringProgram> program_;
 };
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <optional>
 #include <thread>
 
@@ -66,10 +67,31 @@ TEST_F(RelayLifecycle, SteeringDoesNotStealThePeersPingAndTcp) {
   relay_ = std::move(*r);
   conn::EtherConnOptions o;
   o.mac = kCustom;  // an emulated host on the same veth: promiscuous, its own L2 keys
+  o.vlans = VlanStack::parse("100").value();
+  o.receive_multicast = true;  // broadcasts of VLAN 100 come here; untagged ones stay the kernel's
   auto c = conn::EtherConn::open(*relay_, o);
   ASSERT_TRUE(c) << c.error();
   conns_.push_back(std::move(*c));
   EXPECT_TRUE(relay_->promiscuous());
+  // A broadcast ARP-typed frame on VLAN 100 from the other side reaches the emulated host.
+  RelayOptions pa;
+  pa.engine = EngineKind::pcap;
+  auto sender = in_netns(*ns_a_, [&] { return PacketRelay::open(veth_->a(), pa); });
+  ASSERT_TRUE(sender) << sender.error();
+  conn::EtherConnOptions so;
+  so.mac = veth_->mac_a();
+  so.vlans = VlanStack::parse("100").value();
+  auto a_conn = conn::EtherConn::open(**sender, so);
+  ASSERT_TRUE(a_conn) << a_conn.error();
+  ASSERT_TRUE(
+      (*a_conn)->send(std::vector<std::byte>(28, std::byte{1}), 0x0806, MacAddress::broadcast()));
+  std::array<std::byte, 256> buf{};
+  auto got = conns_.back()->read(buf, 2s);
+  ASSERT_TRUE(got) << got.error();
+  EXPECT_EQ(got->ether_type, 0x0806);
+  EXPECT_EQ(got->src, veth_->mac_a());
+  a_conn->reset();
+  (*sender)->stop();
   EXPECT_NE(link_b().find("promiscuity 1"), std::string::npos) << link_b();
   auto ping = ns_a_->exec("ping -c 3 -i 0.2 -W 1 10.199.0.2");
   EXPECT_TRUE(ping) << ping.error();
@@ -86,8 +108,9 @@ TEST_F(RelayLifecycle, SteeringDoesNotStealThePeersPingAndTcp) {
   }
   ASSERT_TRUE(reply) << reply.error();
   EXPECT_NE(reply->find("steered-not"), std::string::npos);
-  // The kernel's traffic was passed, not taken: the relay saw none of it.
-  EXPECT_EQ(relay_->stats().rx, 0U);
+  // The kernel's own traffic (untagged ARP broadcasts included) was passed, not taken: the
+  // relay saw only the one VLAN 100 broadcast.
+  EXPECT_EQ(relay_->stats().rx_offered, 1U);
 }
 
 TEST_F(RelayLifecycle, NothingLeftAfterStopAndPromiscuityRestored) {
@@ -121,6 +144,44 @@ TEST_F(RelayLifecycle, ForeignProgramIsRefusedAndLeftAttached) {
   EXPECT_NE(r.error().message().find("ep_test_xsk"), std::string::npos) << r.error();
   EXPECT_NE(link_b().find("ep_test_xsk"), std::string::npos) << link_b();
   in_netns(*ns_b_, [&] { foreign.detach(); });
+}
+
+TEST_F(RelayLifecycle, StaleProgramOfAKilledProcessIsReplaced) {
+  auto holder = Process::spawn({EP_RELAY_HOLDER, veth_->b()}, &*ns_b_);
+  ASSERT_TRUE(holder) << holder.error();
+  auto ready = holder->wait_for_output("ready", 10s);
+  ASSERT_TRUE(ready) << ready.error() << holder->err();
+  holder->signal(SIGKILL);
+  ASSERT_TRUE(holder->wait_for(5s));
+  // SIGKILL leaves the attachment behind.
+  EXPECT_NE(link_b().find("prog/xdp"), std::string::npos) << link_b();
+  auto r = open_b();
+  ASSERT_TRUE(r) << r.error();
+  relay_ = std::move(*r);
+  EXPECT_NE(relay_->steering_description().find("replac"), std::string::npos)
+      << relay_->steering_description();
+  // And the new relay works: a frame to its MAC reaches it.
+  conn::EtherConnOptions o;
+  o.mac = veth_->mac_b();
+  auto c = conn::EtherConn::open(*relay_, o);
+  ASSERT_TRUE(c) << c.error();
+  conns_.push_back(std::move(*c));
+  close_b();
+  EXPECT_EQ(link_b().find("prog/xdp"), std::string::npos) << link_b();
+}
+
+TEST_F(RelayLifecycle, InterfaceDownStopsTheRelayWithAClearError) {
+  auto r = open_b();
+  ASSERT_TRUE(r) << r.error();
+  relay_ = std::move(*r);
+  ASSERT_TRUE(ns_b_->exec("ip link set dev " + veth_->b() + " down"));
+  for (int i = 0; i < 300 && !relay_->stopped(); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(relay_->stopped());
+  ASSERT_TRUE(relay_->error().has_value());
+  EXPECT_NE(relay_->error()->message().find("down"), std::string::npos) << *relay_->error();
+  EXPECT_FALSE(relay_->send(std::vector<std::byte>(60)));
 }
 
 TEST_F(RelayLifecycle, DeletedVethStopsTheRelayWithAClearError) {

@@ -343,6 +343,23 @@ TEST_F(RelayTest, EngineFailureStopsTheRelayWithItsError) {
   EXPECT_NE(relay_->error()->message().find("went away"), std::string::npos);
 }
 
+TEST_F(RelayTest, CallersThreadModeRunsOnlyInPollOnce) {
+  RelayOptions ro;
+  ro.own_threads = false;
+  open(ro);
+  auto c = conn(opts(kHost));
+  fake_->inject(0, frame(kHost, kPeer, {}, 0x0800));
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(c->queued(), 0U);  // no thread of the relay's took it
+  ASSERT_TRUE(relay_->poll_once(0, 10ms));
+  EXPECT_EQ(c->queued(), 1U);
+  ASSERT_TRUE(relay_->poll_once(0, 1ms));  // nothing there: waits, then returns
+  fake_->fail(Error(Errc::closed, "fake0: the interface is down"));
+  auto st = relay_->poll_once(0, 1ms);
+  ASSERT_FALSE(st);
+  EXPECT_TRUE(st.error().is(Errc::closed));
+}
+
 TEST_F(RelayTest, StatsJsonHasCountersQueuesAndSteering) {
   open();
   const auto j = relay_->stats_json();
