@@ -2,6 +2,9 @@
 // ICMPv4/v6 with NDP and quoted datagrams. Every read is preceded by a length check.
 #include "conn/wire/frame_parser.hpp"
 
+#include <array>
+#include <cstring>
+
 #include "conn/wire/arp_ndp.hpp"
 #include "conn/wire/checksum.hpp"
 #include "conn/wire/ethernet.hpp"
@@ -20,50 +23,6 @@ bool is_ipv6_extension(std::uint8_t nh) noexcept {
          nh == kIpProtoFragment;
 }
 
-// The IP header and first 8 bytes an ICMP error carries; nullopt when too little was quoted.
-std::optional<QuotedDatagram> parse_quoted(ConstBytes q, bool v6) noexcept {
-  QuotedDatagram d;
-  std::size_t hl = 0;
-  if (!v6) {
-    if (q.size() < Ipv4View::kMinSize) {
-      return std::nullopt;
-    }
-    const Ipv4View ip(q);
-    hl = ip.header_length();
-    if (ip.version() != 4 || hl < Ipv4View::kMinSize || q.size() < hl) {
-      return std::nullopt;
-    }
-    d.src = ip.src();
-    d.dst = ip.dst();
-    d.protocol = ip.protocol();
-  } else {
-    if (q.size() < Ipv6View::kSize) {
-      return std::nullopt;
-    }
-    const Ipv6View ip(q);
-    if (ip.version() != 6) {
-      return std::nullopt;
-    }
-    hl = Ipv6View::kSize;
-    d.src = ip.src();
-    d.dst = ip.dst();
-    d.protocol = ip.next_header();
-  }
-  const ConstBytes l4 = q.subspan(hl);
-  if (l4.size() >= 8) {
-    if (d.protocol == kIpProtoUdp || d.protocol == kIpProtoTcp) {
-      d.has_ports = true;
-      d.src_port = load_be16(l4, 0);
-      d.dst_port = load_be16(l4, 2);
-    } else if (d.protocol == (v6 ? kIpProtoIcmpv6 : kIpProtoIcmp)) {
-      d.has_ports = true;
-      d.src_port = load_be16(l4, 4);
-      d.dst_port = load_be16(l4, 6);
-    }
-  }
-  return d;
-}
-
 }  // namespace
 
 ParseResult FrameParser::parse(ConstBytes frame) const noexcept {
@@ -79,8 +38,12 @@ ParseResult FrameParser::parse(ConstBytes frame) const noexcept {
   f.src = eth.src();
   std::size_t off = 12;  // where the current EtherType or TPID sits
   std::uint16_t type = eth.ether_type();
+  // The IDs also go into locals for the key: reading them back from the result right after
+  // storing them stalls on store forwarding.
+  std::array<std::uint16_t, kMaxVlanDepth> ids{VlanStack::kNoVlan, VlanStack::kNoVlan};
+  std::size_t depth = 0;
   while (is_vlan_tpid(type)) {
-    if (f.vlans.size() == kMaxVlanDepth) {
+    if (depth == kMaxVlanDepth) {
       r.drop = DropReason::vlan_stack_too_deep;
       return r;
     }
@@ -89,13 +52,15 @@ ParseResult FrameParser::parse(ConstBytes frame) const noexcept {
       r.drop = DropReason::truncated_vlan;
       return r;
     }
-    f.vlans.push_back(VlanTagView(frame.subspan(off)).tag());
+    const VlanTag tag = VlanTagView(frame.subspan(off)).tag();
+    ids[depth++] = tag.id;
+    f.vlans.push_back(tag);
     off += VlanTagView::kSize;
     type = load_be16(frame, off);
   }
   off += 2;
   f.ether_type = type;
-  f.key = L2Key::make(f.dst, f.vlans, type);
+  f.key = L2Key::from_frame(frame, ids[0], ids[1], type);
   const ConstBytes l3 = frame.subspan(off);
   switch (type) {
     case kEtherTypeIpv4: r.drop = parse_ipv4(f, l3); break;
@@ -112,8 +77,6 @@ ParseResult FrameParser::parse(ConstBytes frame) const noexcept {
       }
       f.l3 = L3Kind::arp;
       f.l3_bytes = l3.first(ArpView::kSize);
-      f.arp =
-          ArpFields{arp.op(), arp.sender_mac(), arp.sender_ip(), arp.target_mac(), arp.target_ip()};
       f.payload = l3.subspan(ArpView::kSize, 0);
       f.trailing = l3.size() - ArpView::kSize;
       break;
@@ -155,11 +118,21 @@ DropReason FrameParser::parse_ipv4(ParsedFrame& f, ConstBytes l3) const noexcept
   f.l3 = L3Kind::ipv4;
   f.l3_bytes = l3.first(total);
   f.trailing = l3.size() - total;
-  f.ip_src = ip.src();
-  f.ip_dst = ip.dst();
-  f.ipv4 = Ipv4Fields{
-      ip.ihl(), ip.tos(),      ip.total_length(), ip.id(),     ip.flags(), ip.fragment_offset(),
-      ip.ttl(), ip.protocol(), ip.checksum(),     ip.options()};
+  // Member by member, straight into the result: a temporary built field by field and then
+  // copied whole is read back before its narrow stores retire (a store-forwarding stall).
+  std::memcpy(f.src_ip_bytes.data(), l3.data() + 12, 4);
+  std::memcpy(f.dst_ip_bytes.data(), l3.data() + 16, 4);
+  Ipv4Fields& v4 = f.ipv4;
+  v4.ihl = ip.ihl();
+  v4.tos = ip.tos();
+  v4.total_length = ip.total_length();
+  v4.id = ip.id();
+  v4.flags = ip.flags();
+  v4.fragment_offset = ip.fragment_offset();
+  v4.ttl = ip.ttl();
+  v4.protocol = ip.protocol();
+  v4.checksum = ip.checksum();
+  v4.options = ip.options();
   if (ip.mf() || ip.fragment_offset() != 0) {
     return DropReason::ipv4_fragment;
   }
@@ -184,8 +157,8 @@ DropReason FrameParser::parse_ipv6(ParsedFrame& f, ConstBytes l3) const noexcept
   f.l3 = L3Kind::ipv6;
   f.l3_bytes = l3.first(Ipv6View::kSize + plen);
   f.trailing = l3.size() - Ipv6View::kSize - plen;
-  f.ip_src = ip.src();
-  f.ip_dst = ip.dst();
+  std::memcpy(f.src_ip_bytes.data(), l3.data() + 8, 16);
+  std::memcpy(f.dst_ip_bytes.data(), l3.data() + 24, 16);
   Ipv6Fields& v6 = f.ipv6;
   v6.traffic_class = ip.traffic_class();
   v6.flow_label = ip.flow_label();
@@ -209,7 +182,9 @@ DropReason FrameParser::parse_ipv6(ParsedFrame& f, ConstBytes l3) const noexcept
     if (rest.size() < size) {
       return DropReason::truncated_ipv6_extension;
     }
-    v6.extension_storage[v6.extension_count++] = Ipv6Extension{nh, rest.first(size)};
+    v6.extension_refs[v6.extension_count++] =
+        Ipv6ExtensionRef{static_cast<std::uint16_t>(rest.data() - f.bytes.data()),
+                         static_cast<std::uint16_t>(size), nh};
     nh = ext.next_header();
     rest = rest.subspan(size);
   }
@@ -237,7 +212,10 @@ DropReason FrameParser::parse_l4(ParsedFrame& f, ConstBytes l4,
       return DropReason::udp_length_short_of_ip;
     }
     f.l4 = L4Kind::udp;
-    f.udp = UdpFields{udp.src_port(), udp.dst_port(), udp.length(), udp.checksum()};
+    f.udp.src_port = udp.src_port();
+    f.udp.dst_port = udp.dst_port();
+    f.udp.length = udp.length();
+    f.udp.checksum = udp.checksum();
     f.payload = l4.subspan(UdpView::kSize);
     if (options_.verify_checksums) {
       const std::uint16_t field = udp.checksum();
@@ -246,7 +224,7 @@ DropReason FrameParser::parse_l4(ParsedFrame& f, ConstBytes l4,
         return v6 ? DropReason::udp_zero_checksum_ipv6 : DropReason::none;
       }
       const std::uint64_t sum = checksum_add_without_field(
-          pseudo_header_sum(f.ip_src, f.ip_dst, kIpProtoUdp, static_cast<std::uint32_t>(len)), l4,
+          pseudo_header_sum_of(f.l3_bytes, v6, kIpProtoUdp, static_cast<std::uint32_t>(len)), l4,
           6);
       if (udp_checksum_finish(sum) != field) {
         return DropReason::bad_udp_checksum;
@@ -276,36 +254,23 @@ DropReason FrameParser::parse_icmp(ParsedFrame& f, ConstBytes l4, bool v6) const
   if (options_.verify_checksums) {
     std::uint64_t sum = checksum_add_without_field(0, l4, 2);
     if (v6) {
-      sum += pseudo_header_sum(f.ip_src, f.ip_dst, kIpProtoIcmpv6,
-                               static_cast<std::uint32_t>(l4.size()));
+      sum += pseudo_header_sum_of(f.l3_bytes, true, kIpProtoIcmpv6,
+                                  static_cast<std::uint32_t>(l4.size()));
     }
     if (checksum_finish(sum) != icmp.checksum()) {
       return DropReason::bad_icmp_checksum;
     }
   }
+  // Errors quote a datagram (decoded on demand by ParsedFrame::quoted()); NS/NA carry options
+  // that must be well formed, checked here so ParsedFrame::ndp() can walk them blindly.
   const std::uint8_t type = icmp.type();
-  if (!v6) {
-    if (type == kIcmpv4DestUnreachable || type == kIcmpv4TimeExceeded) {
-      f.icmp.quoted = parse_quoted(f.payload, false);
-    }
-    return DropReason::none;
-  }
-  if (type == kIcmpv6DestUnreachable || type == kIcmpv6PacketTooBig ||
-      type == kIcmpv6TimeExceeded) {
-    f.icmp.quoted = parse_quoted(f.payload, true);
-    return DropReason::none;
-  }
-  if (type != kIcmpv6NeighborSolicit && type != kIcmpv6NeighborAdvert) {
+  if (!v6 || (type != kIcmpv6NeighborSolicit && type != kIcmpv6NeighborAdvert)) {
     return DropReason::none;
   }
   if (l4.size() < NdpView::kMinSize) {
     return DropReason::truncated_ndp;
   }
-  const NdpView nd(l4);
-  NdpFields ndp;
-  ndp.target = nd.target();
-  ndp.flags = type == kIcmpv6NeighborAdvert ? nd.flags() : std::uint8_t{0};
-  ConstBytes opts = nd.options();
+  ConstBytes opts = NdpView(l4).options();
   while (!opts.empty()) {
     // Length in units of 8 octets; 0 is invalid (RFC 4861 §4.6) and would loop forever.
     if (opts.size() < 2) {
@@ -315,15 +280,8 @@ DropReason FrameParser::parse_icmp(ParsedFrame& f, ConstBytes l4, bool v6) const
     if (len == 0 || len > opts.size()) {
       return DropReason::bad_ndp_option;
     }
-    const std::uint8_t opt = load_u8(opts, 0);
-    if (opt == kNdpOptionSourceLinkAddress) {
-      ndp.source_mac = load_mac(opts, 2);
-    } else if (opt == kNdpOptionTargetLinkAddress) {
-      ndp.target_mac = load_mac(opts, 2);
-    }
     opts = opts.subspan(len);
   }
-  f.ndp = ndp;
   return DropReason::none;
 }
 

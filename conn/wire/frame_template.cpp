@@ -49,14 +49,14 @@ Result<FrameTemplate> FrameTemplate::from_frame(ConstBytes prototype) {
   const Bytes l4 = h.subspan(t.l4_offset_, 8);
   if (t.udp_) {
     std::memset(l4.data(), 0, 8);
-    t.l4_base_sum_ = pseudo_header_sum(f.ip_src, f.ip_dst, kIpProtoUdp, 0);
+    t.l4_base_sum_ = pseudo_header_sum(f.ip_src(), f.ip_dst(), kIpProtoUdp, 0);
   } else {
     IcmpWriter w(l4);
     w.set_checksum(0);
     w.set_echo(0, 0);
     t.l4_base_sum_ = checksum_add(0, l4);
     if (t.v6_) {
-      t.l4_base_sum_ += pseudo_header_sum(f.ip_src, f.ip_dst, kIpProtoIcmpv6, 0);
+      t.l4_base_sum_ += pseudo_header_sum(f.ip_src(), f.ip_dst(), kIpProtoIcmpv6, 0);
     }
   }
   return t;
@@ -66,13 +66,24 @@ Bytes FrameTemplate::write(Bytes out, ConstBytes payload, const FramePatch& patc
   if (out.size() < header_size_ || out.size() - header_size_ < payload.size()) {
     return {};
   }
+  // Summed from the caller's bytes, not the copy: loads right after the copy's stores can stall.
+  const std::uint64_t payload_sum = checksum_add(0, payload);
   if (!payload.empty()) {
     std::memmove(out.data() + header_size_, payload.data(), payload.size());
   }
-  return write_headers(out, payload.size(), patch);
+  return patch_headers(out, payload.size(), payload_sum, patch);
 }
 
 Bytes FrameTemplate::write_headers(Bytes out, std::size_t payload_size,
+                                   const FramePatch& patch) const noexcept {
+  if (out.size() < header_size_ || out.size() - header_size_ < payload_size) {
+    return {};
+  }
+  return patch_headers(out, payload_size, checksum_add(0, out.subspan(header_size_, payload_size)),
+                       patch);
+}
+
+Bytes FrameTemplate::patch_headers(Bytes out, std::size_t payload_size, std::uint64_t payload_sum,
                                    const FramePatch& patch) const noexcept {
   const std::size_t size = header_size_ + payload_size;
   if (out.size() < size || size - ip_offset_ > 0xffff) {
@@ -91,7 +102,6 @@ Bytes FrameTemplate::write_headers(Bytes out, std::size_t payload_size,
     store_be16(frame, ip_offset_ + 4U,
                static_cast<std::uint16_t>(size - ip_offset_ - Ipv6View::kSize));
   }
-  const std::uint64_t payload_sum = checksum_add(0, frame.subspan(header_size_));
   const Bytes l4 = frame.subspan(l4_offset_);
   store_be16(l4, 0 + (udp_ ? 0U : 4U), patch.src_port);
   store_be16(l4, 2 + (udp_ ? 0U : 4U), patch.dst_port);

@@ -39,6 +39,8 @@ class FrameTemplate {
 
  private:
   FrameTemplate() = default;
+  [[nodiscard]] Bytes patch_headers(Bytes out, std::size_t payload_size, std::uint64_t payload_sum,
+                                    const FramePatch& patch) const noexcept;
 
   std::array<std::byte, kMaxHeaderSize> header_{};
   std::uint16_t header_size_ = 0;

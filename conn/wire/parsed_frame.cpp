@@ -7,6 +7,8 @@
 
 #include "conn/wire/arp_ndp.hpp"
 #include "conn/wire/icmp.hpp"
+#include "conn/wire/ipv6.hpp"
+#include "conn/wire/udp.hpp"
 
 namespace etherpath::wire {
 
@@ -38,6 +40,99 @@ std::uint64_t L2Key::hash_value() const noexcept {
   std::uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
   h ^= h >> 33U;
   return h;
+}
+
+ArpFields ParsedFrame::arp() const noexcept {
+  if (l3 != L3Kind::arp) {
+    return {};
+  }
+  const ArpView a(l3_bytes);
+  return ArpFields{a.op(), a.sender_mac(), a.sender_ip(), a.target_mac(), a.target_ip()};
+}
+
+std::optional<NdpFields> ParsedFrame::ndp() const noexcept {
+  if (l4 != L4Kind::icmpv6 ||
+      (icmp.type != kIcmpv6NeighborSolicit && icmp.type != kIcmpv6NeighborAdvert)) {
+    return std::nullopt;
+  }
+  // A dropped frame (truncated_ndp) still says ICMPv6 NS/NA: check the size here too. Options
+  // are walked defensively for the same reason.
+  if (l4_bytes.size() < NdpView::kMinSize) {
+    return std::nullopt;
+  }
+  const NdpView nd(l4_bytes);
+  NdpFields out;
+  out.target = nd.target();
+  out.flags = icmp.type == kIcmpv6NeighborAdvert ? nd.flags() : std::uint8_t{0};
+  ConstBytes opts = nd.options();
+  while (opts.size() >= 2) {
+    const std::size_t len = std::size_t{load_u8(opts, 1)} * 8U;
+    if (len == 0 || len > opts.size()) {
+      break;
+    }
+    const std::uint8_t opt = load_u8(opts, 0);
+    if (opt == kNdpOptionSourceLinkAddress) {
+      out.source_mac = load_mac(opts, 2);
+    } else if (opt == kNdpOptionTargetLinkAddress) {
+      out.target_mac = load_mac(opts, 2);
+    }
+    opts = opts.subspan(len);
+  }
+  return out;
+}
+
+std::optional<QuotedDatagram> ParsedFrame::quoted() const noexcept {
+  const bool v6 = l4 == L4Kind::icmpv6;
+  if (v6) {
+    if (icmp.type != kIcmpv6DestUnreachable && icmp.type != kIcmpv6PacketTooBig &&
+        icmp.type != kIcmpv6TimeExceeded) {
+      return std::nullopt;
+    }
+  } else if (l4 != L4Kind::icmpv4 ||
+             (icmp.type != kIcmpv4DestUnreachable && icmp.type != kIcmpv4TimeExceeded)) {
+    return std::nullopt;
+  }
+  const ConstBytes q = payload;
+  QuotedDatagram d;
+  std::size_t hl = 0;
+  if (!v6) {
+    if (q.size() < Ipv4View::kMinSize) {
+      return std::nullopt;
+    }
+    const Ipv4View ip(q);
+    hl = ip.header_length();
+    if (ip.version() != 4 || hl < Ipv4View::kMinSize || q.size() < hl) {
+      return std::nullopt;
+    }
+    d.src = ip.src();
+    d.dst = ip.dst();
+    d.protocol = ip.protocol();
+  } else {
+    if (q.size() < Ipv6View::kSize) {
+      return std::nullopt;
+    }
+    const Ipv6View ip(q);
+    if (ip.version() != 6) {
+      return std::nullopt;
+    }
+    hl = Ipv6View::kSize;
+    d.src = ip.src();
+    d.dst = ip.dst();
+    d.protocol = ip.next_header();
+  }
+  const ConstBytes l4q = q.subspan(hl);
+  if (l4q.size() >= 8) {
+    if (d.protocol == kIpProtoUdp || d.protocol == kIpProtoTcp) {
+      d.has_ports = true;
+      d.src_port = load_be16(l4q, 0);
+      d.dst_port = load_be16(l4q, 2);
+    } else if (d.protocol == (v6 ? kIpProtoIcmpv6 : kIpProtoIcmp)) {
+      d.has_ports = true;
+      d.src_port = load_be16(l4q, 4);
+      d.dst_port = load_be16(l4q, 6);
+    }
+  }
+  return d;
 }
 
 namespace {
@@ -80,22 +175,24 @@ std::string describe(const ParsedFrame& f) {
     fmt::format_to(it,
                    "IPv4      {} -> {}  tos 0x{:02x}  id {}  flags{}{}  ttl {}  proto {}  len {}  "
                    "ihl {}  csum 0x{:04x}\n",
-                   f.ip_src.to_string(), f.ip_dst.to_string(), f.ipv4.tos, f.ipv4.id,
+                   f.ip_src().to_string(), f.ip_dst().to_string(), f.ipv4.tos, f.ipv4.id,
                    f.ipv4.df() ? " DF" : "", f.ipv4.mf() ? " MF" : "", f.ipv4.ttl, f.ipv4.protocol,
                    f.ipv4.total_length, f.ipv4.ihl, f.ipv4.checksum);
   } else if (f.l3 == L3Kind::ipv6) {
     fmt::format_to(it,
                    "IPv6      {} -> {}  tc 0x{:02x}  flow 0x{:05x}  hlim {}  next {}  plen {}\n",
-                   f.ip_src.to_string(), f.ip_dst.to_string(), f.ipv6.traffic_class,
+                   f.ip_src().to_string(), f.ip_dst().to_string(), f.ipv6.traffic_class,
                    f.ipv6.flow_label, f.ipv6.hop_limit, f.ipv6.next_header, f.ipv6.payload_length);
-    for (const auto& ext : f.ipv6.extensions()) {
+    for (std::size_t i = 0; i < f.ipv6.extension_count; ++i) {
+      const Ipv6Extension ext = f.ipv6_extension(i);
       fmt::format_to(it, "IPv6 ext  type {}  {} bytes\n", ext.type, ext.bytes.size());
     }
   } else if (f.l3 == L3Kind::arp) {
+    const ArpFields arp = f.arp();
     fmt::format_to(it, "ARP       {}  sender {} {}  target {} {}\n",
-                   f.arp.op == kArpRequest ? "request" : (f.arp.op == kArpReply ? "reply" : "op?"),
-                   f.arp.sender_mac.to_string(), f.arp.sender_ip.to_string(),
-                   f.arp.target_mac.to_string(), f.arp.target_ip.to_string());
+                   arp.op == kArpRequest ? "request" : (arp.op == kArpReply ? "reply" : "op?"),
+                   arp.sender_mac.to_string(), arp.sender_ip.to_string(),
+                   arp.target_mac.to_string(), arp.target_ip.to_string());
   }
   switch (f.l4) {
     case L4Kind::udp:
@@ -112,8 +209,8 @@ std::string describe(const ParsedFrame& f) {
       if (echo) {
         fmt::format_to(it, "  id {}  seq {}", f.icmp.echo_id(), f.icmp.echo_seq());
       }
-      if (f.icmp.quoted) {
-        const auto& q = *f.icmp.quoted;
+      if (const auto quoted = f.quoted()) {
+        const auto& q = *quoted;
         fmt::format_to(it, "  quoting {} -> {} proto {}", q.src.to_string(), q.dst.to_string(),
                        q.protocol);
         if (q.has_ports) {
@@ -121,14 +218,14 @@ std::string describe(const ParsedFrame& f) {
         }
       }
       fmt::format_to(it, "\n");
-      if (f.ndp) {
-        fmt::format_to(it, "NDP       target {}  flags 0x{:02x}", f.ndp->target.to_string(),
-                       f.ndp->flags);
-        if (f.ndp->source_mac) {
-          fmt::format_to(it, "  source-lla {}", f.ndp->source_mac->to_string());
+      if (const auto ndp = f.ndp()) {
+        fmt::format_to(it, "NDP       target {}  flags 0x{:02x}", ndp->target.to_string(),
+                       ndp->flags);
+        if (ndp->source_mac) {
+          fmt::format_to(it, "  source-lla {}", ndp->source_mac->to_string());
         }
-        if (f.ndp->target_mac) {
-          fmt::format_to(it, "  target-lla {}", f.ndp->target_mac->to_string());
+        if (ndp->target_mac) {
+          fmt::format_to(it, "  target-lla {}", ndp->target_mac->to_string());
         }
         fmt::format_to(it, "\n");
       }

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <span>
@@ -34,6 +36,30 @@ struct L2Key {
   static constexpr L2Key make(const MacAddress& mac, const VlanStack& vlans,
                               std::uint16_t ether_type) noexcept {
     return L2Key{mac.octets(), vlans.id_or_none(0), vlans.id_or_none(1), ether_type};
+  }
+  // The same from the destination MAC at the start of a frame of at least 14 bytes. Built in
+  // registers and stored whole: a key assembled from narrow stores and then read wide (hashing it,
+  // comparing it) stalls on store forwarding, which cost more than the rest of a UDP parse.
+  static L2Key from_frame(ConstBytes frame, std::uint16_t outer_vlan, std::uint16_t inner_vlan,
+                          std::uint16_t ether_type) noexcept {
+    L2Key k;
+    if constexpr (std::endian::native == std::endian::little) {
+      // One 8-byte load (the frame holds at least 14 bytes), not a 6-byte copy through memory.
+      std::uint64_t lo = 0;
+      std::memcpy(&lo, frame.data(), 8);
+      lo = (lo & 0x0000ffffffffffffULL) | (std::uint64_t{outer_vlan} << 48U);
+      const std::uint32_t hi = inner_vlan | (std::uint32_t{ether_type} << 16U);
+      std::array<std::byte, 12> raw{};
+      std::memcpy(raw.data(), &lo, 8);
+      std::memcpy(raw.data() + 8, &hi, 4);
+      std::memcpy(&k, raw.data(), sizeof k);
+    } else {
+      std::memcpy(k.mac.data(), frame.data(), 6);
+      k.outer_vlan = outer_vlan;
+      k.inner_vlan = inner_vlan;
+      k.ether_type = ether_type;
+    }
+    return k;
   }
   [[nodiscard]] constexpr MacAddress mac_address() const noexcept { return MacAddress(mac); }
   // etherconn's byte layout: MAC, the two IDs and the EtherType big-endian (a BPF map key).
@@ -70,17 +96,21 @@ struct Ipv6Extension {
   ConstBytes bytes;
 };
 
+// Where an extension header sits in the frame: ParsedFrame stays small (it is built per packet).
+struct Ipv6ExtensionRef {
+  std::uint16_t offset = 0;  // from the start of the frame
+  std::uint16_t size = 0;
+  std::uint8_t type = 0;
+};
+
 struct Ipv6Fields {
   std::uint8_t traffic_class = 0;
   std::uint32_t flow_label = 0;
   std::uint16_t payload_length = 0;
   std::uint8_t next_header = 0;  // the fixed header's field; ParsedFrame::ip_protocol is the last
   std::uint8_t hop_limit = 0;
-  std::array<Ipv6Extension, kMaxIpv6Extensions> extension_storage{};
-  std::uint8_t extension_count = 0;
-  [[nodiscard]] std::span<const Ipv6Extension> extensions() const noexcept {
-    return std::span(extension_storage).first(extension_count);
-  }
+  std::uint8_t extension_count = 0;  // see ParsedFrame::ipv6_extension()
+  std::array<Ipv6ExtensionRef, kMaxIpv6Extensions> extension_refs{};
 };
 
 struct UdpFields {
@@ -105,8 +135,7 @@ struct IcmpFields {
   std::uint8_t type = 0;
   std::uint8_t code = 0;
   std::uint16_t checksum = 0;
-  std::uint32_t rest = 0;                // the 4 bytes after the checksum
-  std::optional<QuotedDatagram> quoted;  // destination unreachable, time exceeded, too big
+  std::uint32_t rest = 0;  // the 4 bytes after the checksum
   [[nodiscard]] std::uint16_t echo_id() const noexcept {
     return static_cast<std::uint16_t>(rest >> 16U);
   }
@@ -142,18 +171,18 @@ struct ParsedFrame {
 
   L3Kind l3 = L3Kind::none;
   ConstBytes l3_bytes;  // the IP datagram or ARP message, bounded by its own length
-  IpAddress ip_src;
-  IpAddress ip_dst;
+  // Source and destination address bytes as on the wire (IPv4 in the first 4): copied straight
+  // from the frame; ip_src()/ip_dst() make IpAddress values from them.
+  std::array<std::uint8_t, 16> src_ip_bytes{};
+  std::array<std::uint8_t, 16> dst_ip_bytes{};
   Ipv4Fields ipv4;
   Ipv6Fields ipv6;
-  ArpFields arp;
 
   L4Kind l4 = L4Kind::none;
   std::uint8_t ip_protocol = 0;  // the upper-layer protocol, after any IPv6 extensions
   ConstBytes l4_bytes;           // UDP datagram, ICMP message or other upper-layer bytes
   UdpFields udp;
   IcmpFields icmp;
-  std::optional<NdpFields> ndp;
 
   // UDP payload; an ICMP message after its 8-byte header; the upper-layer bytes of another IP
   // protocol; the L3 bytes of an accepted unknown EtherType; empty for ARP.
@@ -170,6 +199,34 @@ struct ParsedFrame {
     return static_cast<std::size_t>(payload.data() - bytes.data());
   }
   [[nodiscard]] bool is_ip() const noexcept { return l3 == L3Kind::ipv4 || l3 == L3Kind::ipv6; }
+  // The IP source and destination (0.0.0.0 when the frame is not IP).
+  [[nodiscard]] IpAddress ip_src() const noexcept { return address(src_ip_bytes); }
+  [[nodiscard]] IpAddress ip_dst() const noexcept { return address(dst_ip_bytes); }
+
+  // The rarer layers are decoded on demand from the frame's bytes, so that parsing a UDP frame
+  // does not pay for them. Safe on the partial frame of a drop too (they check sizes again).
+  [[nodiscard]] Ipv6Extension ipv6_extension(std::size_t i) const noexcept {
+    const Ipv6ExtensionRef& r = ipv6.extension_refs[i];
+    return Ipv6Extension{r.type, bytes.subspan(r.offset, r.size)};
+  }
+  // For l3 == arp; default fields otherwise.
+  [[nodiscard]] ArpFields arp() const noexcept;
+  // For an ICMPv6 NS or NA; nullopt otherwise.
+  [[nodiscard]] std::optional<NdpFields> ndp() const noexcept;
+  // For ICMP destination unreachable, time exceeded and (v6) packet too big, when enough of the
+  // offending datagram was quoted; nullopt otherwise.
+  [[nodiscard]] std::optional<QuotedDatagram> quoted() const noexcept;
+
+ private:
+  [[nodiscard]] IpAddress address(const std::array<std::uint8_t, 16>& b) const noexcept {
+    if (l3 == L3Kind::ipv6) {
+      return IpAddress::v6(b);
+    }
+    if (l3 == L3Kind::ipv4) {
+      return IpAddress::v4(std::array<std::uint8_t, 4>{b[0], b[1], b[2], b[3]});
+    }
+    return {};
+  }
 };
 
 // A multi-line human-readable decode, one line per layer (the demo and debug logs use it).

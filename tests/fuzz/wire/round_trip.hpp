@@ -31,8 +31,8 @@ inline Result<Bytes> rebuild(const ParsedFrame& f, Bytes buffer) {
     case L4Kind::none: break;
   }
   if (f.l3 == L3Kind::ipv4) {
-    b.push_ipv4({.src = f.ip_src,
-                 .dst = f.ip_dst,
+    b.push_ipv4({.src = f.ip_src(),
+                 .dst = f.ip_dst(),
                  .ttl = f.ipv4.ttl,
                  .tos = f.ipv4.tos,
                  .id = f.ipv4.id,
@@ -41,23 +41,25 @@ inline Result<Bytes> rebuild(const ParsedFrame& f, Bytes buffer) {
                  .protocol = f.ipv4.protocol,
                  .options = f.ipv4.options});
   } else if (f.l3 == L3Kind::ipv6) {
-    const auto exts = f.ipv6.extensions();
-    for (std::size_t i = exts.size(); i > 0; --i) {
-      const std::uint8_t next = i == exts.size() ? f.ip_protocol : exts[i].type;
-      b.push_ipv6_extension(exts[i - 1].type, exts[i - 1].bytes.subspan(2), next);
+    const std::size_t n = f.ipv6.extension_count;
+    for (std::size_t i = n; i > 0; --i) {
+      const std::uint8_t next = i == n ? f.ip_protocol : f.ipv6_extension(i).type;
+      const Ipv6Extension ext = f.ipv6_extension(i - 1);
+      b.push_ipv6_extension(ext.type, ext.bytes.subspan(2), next);
     }
-    b.push_ipv6({.src = f.ip_src,
-                 .dst = f.ip_dst,
+    b.push_ipv6({.src = f.ip_src(),
+                 .dst = f.ip_dst(),
                  .hop_limit = f.ipv6.hop_limit,
                  .traffic_class = f.ipv6.traffic_class,
                  .flow_label = f.ipv6.flow_label,
                  .next_header = f.ipv6.next_header});
   } else if (f.l3 == L3Kind::arp) {
-    b.push_arp({.op = f.arp.op,
-                .sender_mac = f.arp.sender_mac,
-                .sender_ip = f.arp.sender_ip,
-                .target_mac = f.arp.target_mac,
-                .target_ip = f.arp.target_ip});
+    const ArpFields arp = f.arp();
+    b.push_arp({.op = arp.op,
+                .sender_mac = arp.sender_mac,
+                .sender_ip = arp.sender_ip,
+                .target_mac = arp.target_mac,
+                .target_ip = arp.target_ip});
   }
   b.push_vlans(f.vlans).push_ethernet(f.dst, f.src);
   return b.finish();

@@ -244,6 +244,18 @@ TEST(Malformed, EachFrameGivesItsReason) {
   }
 }
 
+// The on-demand decoders (ndp(), quoted(), arp()) and describe() must stay in bounds on the
+// partial result of a drop: the fuzzer found ndp() trusting a truncated NS.
+TEST(Malformed, DroppedFramesDescribeSafely) {
+  for (const auto& c : cases()) {
+    const auto r = FrameParser().parse(c.frame);
+    EXPECT_FALSE(describe(r.frame).empty()) << c.name;
+    (void)r.frame.ndp();
+    (void)r.frame.quoted();
+    (void)r.frame.arp();
+  }
+}
+
 TEST(Malformed, ChecksumReasonsOnlyWhenAsked) {
   for (const auto& c : cases()) {
     if (c.verify) {
