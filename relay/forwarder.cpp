@@ -71,6 +71,8 @@ void Forwarder::release_upstream_port(UpstreamPort port) {
   transport_.close_upstream(port.port);
 }
 
+// Callers format their reason only when drops are logged (`log_drops() ? fmt::format(..) : {}`),
+// so a flood of refused datagrams costs no allocation.
 void Forwarder::drop(DropReason reason, const Datagram& d, std::string_view why) {
   ++stats_.drops[static_cast<std::size_t>(reason)];
   if (config_.log_drops) {
@@ -87,13 +89,15 @@ Session* Forwarder::open_session(const IpEndpoint& key, const Datagram& d, Clock
   if (table_.full()) {
     if (single()) {
       drop(DropReason::wrong_client, d,
-           fmt::format("unexpected client peer {} (locked to {})",
-                       client_text(config_.listen_proto, key),
-                       client_text(config_.listen_proto, table_.newest()->client)));
+           log_drops() ? fmt::format("unexpected client peer {} (locked to {})",
+                                     client_text(config_.listen_proto, key),
+                                     client_text(config_.listen_proto, table_.newest()->client))
+                       : std::string());
     } else {
       drop(DropReason::session_limit, d,
-           fmt::format("session limit reached ({}): new client {} refused", table_.capacity(),
-                       client_text(config_.listen_proto, key)));
+           log_drops() ? fmt::format("session limit reached ({}): new client {} refused",
+                                     table_.capacity(), client_text(config_.listen_proto, key))
+                       : std::string());
     }
     return nullptr;
   }
@@ -235,12 +239,14 @@ void Forwarder::handle_upstream(Datagram& d, std::size_t i, Clock::TimePoint now
     s = table_.find_by_echo_id(h.id);
     if (s == nullptr || s->upstream.port != d.port) {
       // A raw upstream socket sees every echo reply on the host; most are not ours.
-      drop(DropReason::no_session, d, fmt::format("no session for echo id {}", h.id));
+      drop(DropReason::no_session, d,
+           log_drops() ? fmt::format("no session for echo id {}", h.id) : std::string());
       return;
     }
     if (d.peer.address != config_.upstream.address) {
       drop(DropReason::wrong_upstream, d,
-           fmt::format("unexpected upstream peer {}", d.peer.address.to_string()));
+           log_drops() ? fmt::format("unexpected upstream peer {}", d.peer.address.to_string())
+                       : std::string());
       return;
     }
     (void)s->echoes.answered(h.seq);
@@ -254,7 +260,8 @@ void Forwarder::handle_upstream(Datagram& d, std::size_t i, Clock::TimePoint now
     }
     if (d.peer != config_.upstream) {
       drop(DropReason::wrong_upstream, d,
-           fmt::format("unexpected upstream peer {}", d.peer.to_string()));
+           log_drops() ? fmt::format("unexpected upstream peer {}", d.peer.to_string())
+                       : std::string());
       return;
     }
   }

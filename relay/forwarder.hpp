@@ -74,6 +74,7 @@ class Forwarder {
   [[nodiscard]] bool upstream_icmp() const { return config_.upstream_proto == Proto::icmp; }
   [[nodiscard]] bool listen_icmp() const { return config_.listen_proto == Proto::icmp; }
   [[nodiscard]] bool single() const { return config_.max_sessions == 1; }
+  [[nodiscard]] bool log_drops() const { return config_.log_drops; }
 
   ForwarderConfig config_;
   Transport& transport_;

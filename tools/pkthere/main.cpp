@@ -241,6 +241,14 @@ int run(int argc, char** argv) {
       fmt::print(stderr, "[ERROR] --there {}: {}\n", o.there.to_string(), st.error().message());
       return kExitRuntime;
     }
+    if (o.debug.log_handles) {
+      logger.line(
+          LogLevel::debug,
+          fmt::format("worker {}: listener {} bound, upstream socket {}, echo ids from {} "
+                      "step {}",
+                      w, endpoint_text(o.here.proto, bound), worker->transport->upstream_kind(),
+                      so.echo_id_offset, so.echo_id_step));
+    }
     workers.push_back(std::move(worker));
   }
 

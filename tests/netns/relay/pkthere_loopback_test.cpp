@@ -205,6 +205,27 @@ TEST(PkthereWorkers, TwoWorkersShareTheListenerPort) {
   EXPECT_EQ(stats["sessions_opened"], 8);
 }
 
+// Without root, without CAP_NET_RAW and outside net.ipv4.ping_group_range (this machine's "1 0"
+// admits nobody), an ICMP upstream cannot open: one line that names the sysctl, exit 1.
+TEST(PkthereIcmpPermissions, ErrorNamesTheSysctl) {
+  EP_SKIP_UNLESS_ROOT();  // setpriv needs root to become nobody
+  auto range = etherpath::testing::run("cat /proc/sys/net/ipv4/ping_group_range");
+  ASSERT_TRUE(range);
+  if (range->find("1\t0") == std::string::npos) {
+    GTEST_SKIP() << "ping sockets are open to some groups here (" << *range << ")";
+  }
+  auto p = etherpath::testing::Process::spawn(
+      {"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all",
+       PKTHERE_BINARY, "--here", "UDP:127.0.0.1:0", "--there", "ICMP:127.0.0.1:7"});
+  ASSERT_TRUE(p) << p.error();
+  auto status = p->wait_for(milliseconds(5000));
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 1);
+  const std::string err = p->err();
+  EXPECT_NE(err.find("net.ipv4.ping_group_range"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), err.size() - 1) << err;
+}
+
 INSTANTIATE_TEST_SUITE_P(Loopback, PkthereMatrix,
                          ::testing::Values(Combo{Proto::udp, IpFamily::v4, true},
                                            Combo{Proto::udp, IpFamily::v4, false},
