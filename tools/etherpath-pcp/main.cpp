@@ -92,6 +92,7 @@ pcp::Filter parse_filter(const std::string& text) {
 struct Command {
   pcp::Opcode opcode = pcp::Opcode::map;
   IpAddress server;
+  std::uint16_t server_port = pcp::kServerPort;
   std::optional<IpAddress> client;
   std::uint16_t internal_port = 0;
   pcp::Protocol protocol = pcp::Protocol::all;
@@ -271,6 +272,7 @@ int run(const Command& cmd) {
   }
   pcp::ClientOptions options;
   options.timers = cmd.timers;
+  options.server_port = cmd.server_port;
   options.listen_announce = cmd.type.kind() != pcp::RequestType::Kind::once;
   auto client = pcp::Client::start(client_address, cmd.server, std::move(options));
   if (!client) {
@@ -334,6 +336,7 @@ int real_main(int argc, char** argv) {
   (void)announce_cmd;
 
   std::string server;
+  std::string server_port;
   std::string client;
   std::string internal_port;
   std::string protocol = "all";
@@ -356,6 +359,7 @@ int real_main(int argc, char** argv) {
   std::string vlan;
   std::string src;
   app.add_option("--server", server, "PCP server address (requests go to port 5351)")->required();
+  app.add_option("--server-port", server_port, "server port (default 5351; for test servers)");
   app.add_option("--client", client, "client address in requests (default: the routed source)");
   app.add_option("--internal-port", internal_port, "internal port (map, peer)");
   app.add_option("--protocol", protocol, "tcp|udp|all|NUM (default all)");
@@ -399,6 +403,9 @@ int real_main(int argc, char** argv) {
     const bool is_map = cmd.opcode == pcp::Opcode::map;
     const bool is_peer = cmd.opcode == pcp::Opcode::peer;
     cmd.server = parse_ip("--server", server);
+    if (!server_port.empty()) {
+      cmd.server_port = parse_number<std::uint16_t>("--server-port", server_port, 65535);
+    }
     if (!client.empty()) {
       cmd.client = parse_ip("--client", client);
     }

@@ -4,9 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <thread>
-
 #include "base/udp_transport.hpp"
 #include "tests/unit/pcp/fake_server.hpp"
 
@@ -15,55 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const IpAddress kLoopback = IpAddress::v4(0x7f000001U);
-
-// Answers every request on 127.0.0.1:<ephemeral>: SUCCESS with the asked lifetime.
-class LoopbackServer {
- public:
-  LoopbackServer() : socket_(UdpTransport::open(IpEndpoint{kLoopback, 0}).value()) {
-    thread_ = std::thread([this] { run(); });
-  }
-  LoopbackServer(const LoopbackServer&) = delete;
-  LoopbackServer& operator=(const LoopbackServer&) = delete;
-  LoopbackServer(LoopbackServer&&) = delete;
-  LoopbackServer& operator=(LoopbackServer&&) = delete;
-  ~LoopbackServer() {
-    stop_ = true;
-    thread_.join();
-  }
-  [[nodiscard]] std::uint16_t port() const { return socket_.local_endpoint().port; }
-  [[nodiscard]] int requests() const { return requests_; }
-  void announce_to(const IpEndpoint& to) {
-    Response r;
-    r.opcode = Opcode::announce;
-    r.epoch = 1;
-    auto bytes = encode(r).value();
-    ASSERT_TRUE(socket_.send_to(as_bytes(std::span<const std::uint8_t>(bytes)), to));
-  }
-
- private:
-  void run() {
-    std::array<std::uint8_t, 1200> buf{};
-    while (!stop_) {
-      auto got = socket_.recv_from(as_writable(std::span<std::uint8_t>(buf)), 20ms);
-      if (!got) {
-        continue;
-      }
-      auto req = decode_request(std::span<const std::uint8_t>(buf.data(), got->size));
-      if (!req) {
-        continue;
-      }
-      ++requests_;
-      auto reply = encode(testing::answer(*req, ResultCode::success, req->lifetime, 1)).value();
-      (void)socket_.send_to(as_bytes(std::span<const std::uint8_t>(reply)), got->from);
-    }
-  }
-
-  UdpTransport socket_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> requests_{0};
-  std::thread thread_;
-};
+using testing::kLoopback;
+using testing::LoopbackServer;
 
 TEST(PcpClient, MapsAnnouncesAndRevokesOverUdp) {
   LoopbackServer server;
@@ -93,7 +43,7 @@ TEST(PcpClient, MapsAnnouncesAndRevokesOverUdp) {
   EXPECT_EQ(map->state(), State::running);
 
   // An unsolicited ANNOUNCE on the listener: the mapping is asked for again.
-  server.announce_to(listener_ep);
+  ASSERT_TRUE(server.announce_to(listener_ep));
   bool restarted = false;
   bool regranted = false;
   for (int i = 0; i < 20 && !regranted; ++i) {

@@ -1,5 +1,7 @@
 // etherpath-pcp's command line: a bad one exits 2 with one line that names the flag; the
-// emulated-host flags say plainly that they are not available yet. No packet is sent.
+// emulated-host flags say plainly that they are not available yet. Then its output against a
+// PCP server on loopback (--server-port): text, JSON, PEER, ANNOUNCE, a NAT-PMP answer.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -8,7 +10,13 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
+#include "tests/unit/pcp/fake_server.hpp"
+
 namespace {
+
+using etherpath::pcp::testing::LoopbackServer;
 
 struct ToolRun {
   int code = -1;
@@ -74,6 +82,71 @@ TEST(EtherpathPcpCli, HelpExitsZero) {
   const ToolRun r = run_tool("--help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.output.find("--keepalive"), std::string::npos);
+}
+
+std::string against(const LoopbackServer& server, const std::string& args) {
+  return fmt::format("{} --server 127.0.0.1 --server-port {} --client 127.0.0.1 --mrd 5", args,
+                     server.port());
+}
+
+TEST(EtherpathPcpTool, PrintsTheAssignmentAsTextAndAsJson) {
+  LoopbackServer server;
+  const ToolRun text =
+      run_tool(against(server, "map --internal-port 6000 --protocol udp --lifetime 60"));
+  ASSERT_EQ(text.code, 0) << text.output;
+  EXPECT_NE(text.output.find("MAP udp 127.0.0.1:6000 -> 11.98.2.1:6000 lifetime 60 s epoch 1 "
+                             "nonce "),
+            std::string::npos)
+      << text.output;
+
+  const ToolRun json =
+      run_tool(against(server, "map --internal-port 6000 --protocol tcp --lifetime 60 --json"));
+  ASSERT_EQ(json.code, 0) << json.output;
+  const auto last = json.output.substr(json.output.rfind('{'));
+  const auto j = nlohmann::json::parse(last);
+  EXPECT_EQ(j["event"], "assigned");
+  EXPECT_EQ(j["opcode"], "MAP");
+  EXPECT_EQ(j["protocol"], "tcp");
+  EXPECT_EQ(j["external_address"], "11.98.2.1");
+  EXPECT_EQ(j["external_port"], 6000);
+  EXPECT_EQ(j["lifetime"], 60);
+  EXPECT_EQ(j["epoch"], 1);
+  EXPECT_EQ(j["nonce"].get<std::string>().size(), 24U);
+}
+
+TEST(EtherpathPcpTool, PeerAndAnnounce) {
+  LoopbackServer server;
+  const ToolRun peer =
+      run_tool(against(server, "peer --internal-port 6000 --protocol udp --remote 11.7.7.7:7000"));
+  ASSERT_EQ(peer.code, 0) << peer.output;
+  EXPECT_NE(peer.output.find("PEER udp 127.0.0.1:6000 -> 11.98.2.1:6000 remote 11.7.7.7:7000"),
+            std::string::npos)
+      << peer.output;
+  const ToolRun announce = run_tool(against(server, "announce"));
+  ASSERT_EQ(announce.code, 0) << announce.output;
+  EXPECT_NE(announce.output.find("ANNOUNCE server 127.0.0.1 epoch 1"), std::string::npos)
+      << announce.output;
+}
+
+TEST(EtherpathPcpTool, NatPmpServerIsReportedClearly) {
+  LoopbackServer natpmp([](const etherpath::pcp::Request&) {
+    return etherpath::pcp::Message{0x00, 0x81, 0x00, 0x01, 0, 0, 0, 5};  // UNSUPP_VERSION
+  });
+  const ToolRun r = run_tool(against(natpmp, "map --internal-port 6000 --protocol udp"));
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("NAT-PMP"), std::string::npos) << r.output;
+}
+
+TEST(EtherpathPcpTool, RefusalExitsOneWithTheResultCode) {
+  LoopbackServer refusing([](const etherpath::pcp::Request& req) {
+    using namespace etherpath::pcp;
+    return encode(etherpath::pcp::testing::answer(req, ResultCode::unsupp_protocol, 1800, 1))
+        .value();
+  });
+  const ToolRun r = run_tool(against(refusing, "map --internal-port 6000 --protocol 99 --json"));
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("\"result\":\"UNSUPP_PROTOCOL\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"result_code\":9"), std::string::npos) << r.output;
 }
 
 }  // namespace
