@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "base/udp_transport.hpp"
 #include "tests/unit/pcp/fake_server.hpp"
 
@@ -83,6 +85,39 @@ TEST(PcpClient, NoServerMeansNoAnswerWithinMrd) {
   }
   EXPECT_EQ(map->state(), State::failed);
   EXPECT_NE(map->failure()->reason.find("no answer"), std::string::npos);
+}
+
+TEST(PcpClient, SpeaksIpv6) {
+  const IpAddress v6_loopback = IpAddress::parse("::1").value();
+  if (!UdpTransport::open(IpEndpoint{v6_loopback, 0})) {
+    GTEST_SKIP() << "no IPv6 loopback (::1) here";
+  }
+  std::atomic<bool> saw_v6_client{false};
+  LoopbackServer server(
+      [&](const Request& req) {
+        saw_v6_client = req.client_address == v6_loopback;
+        Response r = testing::answer(req, ResultCode::success, req.lifetime, 1);
+        r.info.external_address = IpAddress::parse("2001:db8::1").value();
+        return encode(r).value();
+      },
+      v6_loopback);
+  ClientOptions options;
+  options.server_port = server.port();
+  options.listen_announce = false;
+  auto client = Client::start(v6_loopback, v6_loopback, std::move(options));
+  ASSERT_TRUE(client) << client.error();
+  auto map = client->request(InboundMap(6000, 60s).protocol(Protocol::udp), RequestType::once);
+  ASSERT_TRUE(map) << map.error();
+  std::optional<Assignment> assigned;
+  for (int i = 0; i < 20 && !assigned; ++i) {
+    auto alert = map->wait_alert(100ms);
+    if (alert && alert->kind == Alert::Kind::assigned) {
+      assigned = alert->assignment;
+    }
+  }
+  ASSERT_TRUE(assigned);
+  EXPECT_TRUE(saw_v6_client);
+  EXPECT_EQ(assigned->external_address, IpAddress::parse("2001:db8::1").value());
 }
 
 }  // namespace

@@ -57,8 +57,8 @@ inline const IpAddress kLoopback = IpAddress::v4(0x7f000001U);
 class LoopbackServer {
  public:
   using Reply = std::function<Message(const Request&)>;
-  explicit LoopbackServer(Reply reply = {})
-      : reply_(std::move(reply)), socket_(UdpTransport::open(IpEndpoint{kLoopback, 0}).value()) {
+  explicit LoopbackServer(Reply reply = {}, const IpAddress& at = kLoopback)
+      : reply_(std::move(reply)), socket_(UdpTransport::open(IpEndpoint{at, 0}).value()) {
     thread_ = std::thread([this] { run(); });
   }
   LoopbackServer(const LoopbackServer&) = delete;
