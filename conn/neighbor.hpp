@@ -1,0 +1,111 @@
+// Neighbor: ARP and NDP on the wire for a relay's emulated hosts: answers requests and
+// solicitations for owned addresses with the requester's VLANs, resolves other addresses with
+// retries into a NeighborCache, and announces owned addresses (gratuitous ARP, unsolicited NA).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.hpp"
+#include "base/ip_address.hpp"
+#include "base/mac_address.hpp"
+#include "base/result.hpp"
+#include "conn/neighbor_cache.hpp"
+#include "conn/neighbor_frames.hpp"
+#include "datapath/packet_relay.hpp"
+
+namespace etherpath::conn {
+
+// One Neighbor per relay. Broadcast ARP requests (per VLAN stack) and solicitations (per
+// solicited-node group) reach it through its own registrations and are answered on its worker
+// thread; unicast ARP/NDP reaches each host's EtherConn, whose reader hands it to handle().
+//
+// On the AF_XDP engine the steering program passes ARP requests and solicitations to the kernel
+// unless their target is in its owned-address map, which PacketRelay does not expose yet: there
+// the broadcast path stays silent and a peer learns an emulated host's MAC from the host's own
+// request (which the kernel merges, RFC 826) or its announcement. On libpcap it sees everything.
+class Neighbor final : public datapath::Receiver {
+ public:
+  // The relay and clock must outlive the Neighbor.
+  static Result<std::unique_ptr<Neighbor>> open(datapath::PacketRelay& relay,
+                                                NeighborOptions options = {},
+                                                Clock& clock = SteadyClock::instance());
+  Neighbor(const Neighbor&) = delete;
+  Neighbor& operator=(const Neighbor&) = delete;
+  Neighbor(Neighbor&&) = delete;
+  Neighbor& operator=(Neighbor&&) = delete;
+  ~Neighbor() override;  // deregisters, stops the worker
+
+  // `ip` belongs to `station` (its MAC and VLANs): requests for it get answered. O(1) apart
+  // from the relay registration of its broadcast/solicited-node key (once per VLAN stack/group).
+  Status add_owned(const Station& station, const IpAddress& ip);
+  void remove_owned(const Station& station, const IpAddress& ip);
+  [[nodiscard]] std::optional<MacAddress> owner(const VlanStack& vlans, const IpAddress& ip) const;
+
+  // A gratuitous ARP (IPv4) or an unsolicited NA (IPv6) for an owned address.
+  Status announce(const Station& station, const IpAddress& ip);
+
+  // A frame a host's EtherConn received (or ours): learns its sender and answers it when it asks
+  // for an address `self_mac` owns (any owned address when `self_mac` is null). True when the
+  // frame was ARP or NDP, i.e. consumed.
+  bool handle(const wire::ParsedFrame& frame, const std::optional<MacAddress>& self_mac);
+
+  // The learnt MAC of `ip` on `vlans`, if any.
+  [[nodiscard]] std::optional<MacAddress> lookup(const VlanStack& vlans, const IpAddress& ip) const;
+
+  // Resolves `target` for `self` (sending from `src_ip`), retrying as NeighborOptions say. Between
+  // requests it calls `pump` (which should read the host's conn for about the given time and
+  // hand ARP/NDP frames to handle()), or waits when `pump` is empty. Errc::timeout when the
+  // deadline passes, Errc::not_found when the retries went unanswered.
+  using Pump = std::function<void(std::chrono::milliseconds)>;
+  Result<MacAddress> resolve(const Station& self, const IpAddress& src_ip, const IpAddress& target,
+                             std::chrono::milliseconds timeout, const Pump& pump = {});
+
+  [[nodiscard]] std::uint64_t answered() const;
+  [[nodiscard]] std::uint64_t requests_sent() const;
+  [[nodiscard]] std::size_t owned_count() const;
+
+  // datapath::Receiver
+  bool deliver(const datapath::Frame& frame, const datapath::L2Header& header) override;
+  void relay_stopped() override;
+
+ private:
+  static constexpr std::size_t kRingSlots = 64;
+  static constexpr std::size_t kSlotBytes = 2048;
+  Neighbor(datapath::PacketRelay& relay, NeighborOptions options, Clock& clock);
+  void run();
+  Status send_request(const Station& self, const IpAddress& src_ip, const IpAddress& target);
+  Status ensure_registered(const MacAddress& mac, const VlanStack& vlans, std::uint16_t type);
+
+  datapath::PacketRelay& relay_;
+  Clock& clock_;
+
+  mutable std::mutex mutex_;  // guards everything below
+  std::condition_variable learnt_;
+  NeighborCache cache_;
+  std::unordered_map<NeighborKey, MacAddress, NeighborKeyHash> owned_;
+  std::unordered_map<wire::L2Key, unsigned>
+      registered_;  // relay keys, by owned addresses using them
+  std::uint64_t answered_ = 0;
+  std::uint64_t requests_sent_ = 0;
+
+  // Frames from the poll threads, answered on worker_ (deliver() must not block or send).
+  std::mutex ring_mutex_;
+  std::condition_variable ring_ready_;
+  std::vector<std::array<std::byte, kSlotBytes>> ring_;
+  std::array<std::size_t, kRingSlots> ring_sizes_{};
+  std::size_t ring_head_ = 0;
+  std::size_t ring_count_ = 0;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace etherpath::conn
