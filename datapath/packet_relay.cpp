@@ -598,6 +598,9 @@ nlohmann::json PacketRelay::stats_json() const {
     j["steering"] = steering_->counters();
     j["steering_attach"] = steering_->describe();
   }
+  if (const auto* x = dynamic_cast<const xdp::XdpEngine*>(engine_.get()); x != nullptr) {
+    j["xdp_fallback"] = x->fallback_log();  // why the faster modes were not used
+  }
   nlohmann::json queues = nlohmann::json::array();
   if (engine_) {
     for (std::size_t q = 0; q < engine_->queue_count(); ++q) {

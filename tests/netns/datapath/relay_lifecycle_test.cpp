@@ -126,6 +126,12 @@ TEST_F(RelayLifecycle, NothingLeftAfterStopAndPromiscuityRestored) {
   conns_.push_back(std::move(*c));
   EXPECT_NE(link_b().find("prog/xdp"), std::string::npos) << link_b();
   EXPECT_NE(link_b().find("promiscuity 1"), std::string::npos) << link_b();
+  // The mode is reported, with why zero-copy was not used (veth has none).
+  const auto stats = relay_->stats_json();
+  EXPECT_EQ(stats["mode"], "native-copy");
+  ASSERT_FALSE(stats["xdp_fallback"].empty()) << stats.dump();
+  EXPECT_NE(stats["xdp_fallback"][0].get<std::string>().find("zero-copy"), std::string::npos);
+  EXPECT_TRUE(stats["promiscuous"].get<bool>());
   close_b();
   const std::string after = link_b();
   EXPECT_EQ(after.find("prog/xdp"), std::string::npos) << after;

@@ -195,6 +195,18 @@ TEST_P(XskMatrix, OneFrame) {
   EXPECT_EQ(a_->stats(0).tx_completed, 1U);
 }
 
+TEST_P(XskMatrix, OneFrameWithBusyPoll) {
+  make_veth();
+  auto ob = options_for(veth_->b(), GetParam());
+  ob.socket.busy_poll = true;  // SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET accepted
+  ob.socket.busy_poll_budget = 64;
+  a_ = open(*ns_a_, options_for(veth_->a(), GetParam()));
+  b_ = open(*ns_b_, ob);
+  ASSERT_TRUE(a_ && b_);
+  EXPECT_EQ(send_frames(*a_, 0, veth_->mac_b(), veth_->mac_a(), 3, 1), 1U);
+  EXPECT_EQ(receive_frames(*b_, 0, 3, 1, nullptr, 3s).count, 1U);
+}
+
 TEST_P(XskMatrix, OneFrameThroughLibxdpsBuiltinProgram) {
   make_veth();
   a_ = open(*ns_a_, options_for(veth_->a(), GetParam()), true);
