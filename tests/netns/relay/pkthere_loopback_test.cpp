@@ -205,6 +205,35 @@ TEST(PkthereWorkers, TwoWorkersShareTheListenerPort) {
   EXPECT_EQ(stats["sessions_opened"], 8);
 }
 
+// --user nobody: after binding, pkthere runs as nobody with no supplementary groups and keeps
+// only what its engine still needs (CAP_NET_RAW for an ICMP upstream, nothing for UDP).
+std::string status_field(pid_t pid, const std::string& field) {
+  auto line =
+      etherpath::testing::run("grep '^" + field + ":' /proc/" + std::to_string(pid) + "/status");
+  return line ? line->substr(field.size() + 1) : std::string();
+}
+
+TEST(PkthereUser, DropsToNobodyKeepingOnlyNeededCapabilities) {
+  EP_SKIP_UNLESS_ROOT();
+  const std::string nobody = etherpath::testing::run("id -u nobody").value_or("65534\n");
+  for (const bool icmp : {false, true}) {
+    auto run = PkthereRun::start(
+        {"--here", "UDP:127.0.0.1:0", "--there", icmp ? "ICMP:127.0.0.1:7" : "UDP:127.0.0.1:9"});
+    ASSERT_TRUE(run);
+    ASSERT_TRUE(
+        run->process.wait_for_output("Dropped privileges to user nobody", milliseconds(2000)));
+    const pid_t pid = run->process.pid();
+    EXPECT_NE(status_field(pid, "Uid").find(nobody.substr(0, nobody.size() - 1)),
+              std::string::npos);
+    EXPECT_EQ(status_field(pid, "Groups").find_first_not_of(" \t\n"), std::string::npos);
+    // CAP_NET_RAW is bit 13.
+    const std::string want = icmp ? "\t0000000000002000\n" : "\t0000000000000000\n";
+    EXPECT_EQ(status_field(pid, "CapEff"), want) << (icmp ? "ICMP" : "UDP");
+    EXPECT_EQ(status_field(pid, "CapPrm"), want);
+    EXPECT_EQ(status_field(pid, "CapBnd"), "\t0000000000000000\n");  // nothing to regain
+  }
+}
+
 // Without root, without CAP_NET_RAW and outside net.ipv4.ping_group_range (this machine's "1 0"
 // admits nobody), an ICMP upstream cannot open: one line that names the sysctl, exit 1.
 TEST(PkthereIcmpPermissions, ErrorNamesTheSysctl) {

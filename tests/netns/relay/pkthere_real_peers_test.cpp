@@ -152,6 +152,94 @@ TEST(PkthereRealPeers, SixtyFourDigsWithMaxSessions) {
   EXPECT_EQ(stats["sessions_opened"], 65);
 }
 
+// pkthere's matrix across namespaces: a UDP client in the client namespace, pkthere in the relay
+// namespace, a UDP echo or the upstream kernel's ICMP echo in the upstream namespace.
+struct Combo {
+  bool icmp;
+  bool v6;
+  bool connected;
+};
+
+std::string combo_name(const ::testing::TestParamInfo<Combo>& param) {
+  const Combo& c = param.param;
+  return fmt::format("{}{}{}", c.icmp ? "Icmp" : "Udp", c.v6 ? "V6" : "V4",
+                     c.connected ? "Connected" : "Unconnected");
+}
+
+class PkthereAcrossNamespaces : public ::testing::TestWithParam<Combo> {};
+
+TEST_P(PkthereAcrossNamespaces, SingleClientForwardingWrongPeerAndTimeoutExit) {
+  EP_SKIP_UNLESS_ROOT();
+  const Combo c = GetParam();
+  auto t = ThreeNamespaces::create();
+  ASSERT_TRUE(t);
+  const auto ip = [&](const char* v4, const char* v6) {
+    return IpAddress::parse(c.v6 ? v6 : v4).value();
+  };
+  const IpAddress client_ip = ip(ThreeNamespaces::kClient4, ThreeNamespaces::kClient6);
+  const IpAddress relay_ip =
+      ip(ThreeNamespaces::kRelayClientSide4, ThreeNamespaces::kRelayClientSide6);
+  const IpAddress upstream_ip = ip(ThreeNamespaces::kUpstream4, ThreeNamespaces::kUpstream6);
+  std::unique_ptr<testing::UdpEchoServer> echo;
+  IpEndpoint upstream{upstream_ip, 4242};
+  if (!c.icmp) {
+    echo = etherpath::testing::in_netns(
+        *t->upstream, [&] { return std::make_unique<testing::UdpEchoServer>(upstream_ip); });
+    ASSERT_TRUE(echo);
+    upstream = echo->endpoint();
+  }
+  const auto bracket = [&](const IpAddress& a) {
+    return c.v6 ? fmt::format("[{}]", a.to_string()) : a.to_string();
+  };
+  auto run = PkthereRun::start(
+      {"--here", fmt::format("UDP:{}:5354", bracket(relay_ip)), "--there",
+       fmt::format("{}:{}:{}", c.icmp ? "ICMP" : "UDP", bracket(upstream_ip), upstream.port),
+       "--timeout-secs", "1", "--on-timeout", "exit", "--debug",
+       c.connected ? "log-drops" : "log-drops,no-connect"},
+      &*t->relay);
+  ASSERT_TRUE(run);
+  const auto client_socket = [&] {
+    return etherpath::testing::in_netns(*t->client, [&] {
+      return testing::udp_socket(IpEndpoint{client_ip, 0});
+    });
+  };
+  const UniqueFd a = client_socket();
+  const UniqueFd b = client_socket();
+  ASSERT_TRUE(a && b);
+  const std::string msg = "hello-across-namespaces";
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(testing::send_to(a.get(), run->listen, msg));
+    auto got = testing::receive(a.get(), milliseconds(2000));
+    ASSERT_TRUE(got) << "echo " << i << " missing; " << run->process.err();
+    EXPECT_EQ(got->data, msg);
+    EXPECT_EQ(got->from, run->listen);
+  }
+  ASSERT_TRUE(testing::send_to(b.get(), run->listen, "intruder"));
+  EXPECT_FALSE(testing::receive(b.get(), milliseconds(300)));
+  auto status = run->process.wait_for(milliseconds(5000));
+  ASSERT_TRUE(status) << "no timeout exit";
+  EXPECT_EQ(*status, 0);
+  const auto stats = run->last_stats();
+  EXPECT_EQ(stats["c2u_pkts"], 5);
+  EXPECT_EQ(stats["u2c_pkts"], 5);
+  EXPECT_EQ(stats["c2u_bytes"], 5 * msg.size());
+  EXPECT_EQ(stats["u2c_bytes_max"], msg.size());
+  EXPECT_EQ(stats["client_addr"], testing::local_endpoint(a.get()).to_string());
+  EXPECT_EQ(stats["upstream_addr"], upstream.to_string());
+  EXPECT_EQ(stats["drops_wrong_client"], c.connected ? 0 : 1);
+  if (!c.connected) {
+    EXPECT_NE(run->process.err().find("dropping packet from unexpected client peer"),
+              std::string::npos);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Matrix, PkthereAcrossNamespaces,
+                         ::testing::Values(Combo{false, false, true}, Combo{false, false, false},
+                                           Combo{false, true, true}, Combo{false, true, false},
+                                           Combo{true, false, true}, Combo{true, false, false},
+                                           Combo{true, true, true}, Combo{true, true, false}),
+                         combo_name);
+
 // /proc/net/snmp's Icmp InEchos (IPv4) or snmp6's Icmp6InEchos in a namespace.
 std::uint64_t in_echos(const etherpath::testing::NetNs& ns, bool v6) {
   const std::string cmd =
