@@ -193,6 +193,14 @@ int run(int argc, char** argv) {
     return usage_error("--user: must specify --user when running as root");
   }
 
+  // SIGINT/SIGTERM go to sigtimedwait in this thread only. Blocked before the Listening line,
+  // so a signal right after it still gets the final stats line and 130; workers inherit it.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   Logger logger;
   const relay::LogSink sink = [&logger](LogLevel level, const std::string& text) {
     logger.line(level, text);
@@ -279,13 +287,6 @@ int run(int argc, char** argv) {
                       caps.empty() ? "" : fmt::format(" (kept {} capabilities)", caps.size())));
     }
   }
-
-  // Signals go to sigtimedwait in this thread only: block them before starting the workers.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   relay::StatsBoard board(workers.size());
   std::atomic<bool> stop{false};

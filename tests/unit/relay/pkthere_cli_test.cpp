@@ -3,6 +3,7 @@
 // a valid run stays up and exits 130 after a final stats line on SIGTERM.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -130,7 +131,8 @@ TEST(PkthereCli, RootNeedsUser) {
 }
 
 TEST(PkthereCli, RunsUntilSigtermThenExits130AfterFinalStats) {
-  std::vector<std::string> args = with_endpoints({"--reresolve-secs", "1"});
+  std::vector<std::string> args =
+      with_endpoints({"--reresolve-secs", "1", "--stats-interval-mins", "0"});
   if (etherpath::testing::running_as_root()) {
     args.insert(args.end(), {"--user", "nobody"});
   }
@@ -138,6 +140,8 @@ TEST(PkthereCli, RunsUntilSigtermThenExits130AfterFinalStats) {
   auto listening = p.wait_for_output("Listening on UDP:127.0.0.1:", milliseconds(5000));
   ASSERT_TRUE(listening) << listening.error() << p.err();
   EXPECT_FALSE(p.wait_for(milliseconds(500)));  // stays up
+  // --stats-interval-mins 0: a stats line every second.
+  EXPECT_TRUE(p.wait_for_output("\"uptime_s\"", milliseconds(2500)));
   p.signal(SIGTERM);
   auto status = p.wait_for(milliseconds(5000));
   ASSERT_TRUE(status) << status.error();
@@ -145,6 +149,21 @@ TEST(PkthereCli, RunsUntilSigtermThenExits130AfterFinalStats) {
   const std::string out = p.out();
   EXPECT_NE(out.find("\"uptime_s\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"locked\":false"), std::string::npos) << out;
+  EXPECT_GE(std::count(out.begin(), out.end(), '{'), 2) << out;  // periodic + final
+}
+
+TEST(PkthereCli, NoStatsMeansNoStatsLines) {
+  std::vector<std::string> args = with_endpoints({"--no-stats"});
+  if (etherpath::testing::running_as_root()) {
+    args.insert(args.end(), {"--user", "nobody"});
+  }
+  Process p = spawn(args);
+  ASSERT_TRUE(p.wait_for_output("Listening on UDP:127.0.0.1:", milliseconds(5000)));
+  p.signal(SIGINT);
+  auto status = p.wait_for(milliseconds(5000));
+  ASSERT_TRUE(status) << status.error();
+  EXPECT_EQ(*status, 130);
+  EXPECT_EQ(p.out().find("uptime_s"), std::string::npos) << p.out();
 }
 
 }  // namespace
