@@ -308,6 +308,32 @@ TEST_P(IcmpRelay, TwoSessionsServeTwoOfThreePingers) {
   EXPECT_EQ(stats["echo_timeouts"], 0);
 }
 
+// UDP<->ICMP bridging, the other way round: system ping (ICMP clients) through pkthere to a UDP
+// echo upstream; each echo's payload travels as a UDP datagram and comes back as the client's
+// own Echo reply (its id, its seq, the same pattern).
+TEST(IcmpBridge, PingThroughUdpUpstream) {
+  EP_SKIP_UNLESS_ROOT();
+  auto t = ThreeNamespaces::create();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(t->relay->exec("sysctl -qw net.ipv4.icmp_echo_ignore_all=1"));
+  const IpAddress upstream_ip = IpAddress::parse(ThreeNamespaces::kUpstream4).value();
+  auto echo = etherpath::testing::in_netns(
+      *t->upstream, [&] { return std::make_unique<testing::UdpEchoServer>(upstream_ip); });
+  ASSERT_TRUE(echo);
+  auto run = PkthereRun::start(
+      {"--here", fmt::format("ICMP:{}:0", ThreeNamespaces::kRelayClientSide4), "--there",
+       fmt::format("UDP:{}", echo->endpoint().to_string()), "--timeout-secs", "2"},
+      &*t->relay);
+  ASSERT_TRUE(run);
+  auto out = t->client->exec(
+      fmt::format("ping -4 -c 3 -i 0.2 -W 1 -p 5aa5 {}", ThreeNamespaces::kRelayClientSide4));
+  ASSERT_TRUE(out) << out.error() << run->process.err();
+  EXPECT_NE(out->find("3 packets transmitted, 3 received"), std::string::npos) << *out;
+  EXPECT_EQ(count(*out, "wrong data"), 0U);
+  EXPECT_EQ(count(*out, "DUP!"), 0U);
+  EXPECT_EQ(echo->echoed(), 3U);
+}
+
 std::string family_name(const ::testing::TestParamInfo<bool>& param) {
   return param.param ? "V6PingSockets" : "V4RawSockets";
 }
