@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -23,16 +24,14 @@
 #include <vector>
 
 #include "base/unique_fd.hpp"
+#include "bpf/percpu_array.hpp"
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wnull-dereference"
+// The skeleton must sit between its prologue and epilogue.
+// clang-format off
+#include "bpf/skeleton_prologue.hpp"
 #include "steer_bpf.skel.h"  // NOLINT: generated C
-#pragma GCC diagnostic pop
+#include "bpf/skeleton_epilogue.hpp"
+// clang-format on
 
 namespace etherpath::bpf {
 namespace {
@@ -442,20 +441,9 @@ Result<Counters> SteeringProgram::read_counters() const {
   if (fd < 0) {
     return fail(Errc::closed, "stats: the steering program is not loaded");
   }
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) {
-    return fail_errno("counting possible CPUs", -cpus);
-  }
-  std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
+  EP_TRY(const auto sums, sum_percpu_array(fd, kCounterCount));
   Counters counters;
-  for (std::uint32_t i = 0; i < kCounterCount; ++i) {
-    if (bpf_map_lookup_elem(fd, &i, per_cpu.data()) != 0) {
-      return fail_errno(fmt::format("stats: reading counter {}", i));
-    }
-    for (const auto v : per_cpu) {
-      counters.values[i] += v;
-    }
-  }
+  std::copy(sums.begin(), sums.end(), counters.values.begin());
   return counters;
 }
 

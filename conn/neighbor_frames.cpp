@@ -129,41 +129,51 @@ std::optional<Result<Bytes>> answer_neighbor_request(const wire::ParsedFrame& fr
                                                      const OwnsAddress& owns, Bytes buffer) {
   const Station self{self_mac, frame.vlans};
   if (frame.l3 == wire::L3Kind::arp) {
-    const auto& arp = frame.arp;
+    const wire::ArpFields arp = frame.arp();
     if (arp.op != wire::kArpRequest || !owns(arp.target_ip) ||
         arp.sender_ip == arp.target_ip) {  // someone else's announcement, not a question
       return std::nullopt;
     }
     return build_arp_reply(buffer, self, arp.target_ip, arp.sender_mac, arp.sender_ip);
   }
-  if (frame.l4 == wire::L4Kind::icmpv6 && frame.icmp.type == kIcmpv6NeighborSolicit && frame.ndp &&
-      frame.ipv6.hop_limit == kNdHopLimit && owns(frame.ndp->target)) {
-    if (frame.ip_src.is_unspecified()) {
-      // Duplicate address detection by someone else: defend, to all nodes (RFC 4861 §7.2.4).
-      return build_unsolicited_advert(buffer, self, frame.ndp->target);
-    }
-    const MacAddress reply_to = frame.ndp->source_mac.value_or(frame.src);
-    return build_neighbor_advert(buffer, self, frame.ndp->target, reply_to, frame.ip_src, true);
+  if (frame.l4 != wire::L4Kind::icmpv6 || frame.icmp.type != kIcmpv6NeighborSolicit ||
+      frame.ipv6.hop_limit != kNdHopLimit) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  const auto ndp = frame.ndp();
+  if (!ndp || !owns(ndp->target)) {
+    return std::nullopt;
+  }
+  const IpAddress src = frame.ip_src();
+  if (src.is_unspecified()) {
+    // Duplicate address detection by someone else: defend, to all nodes (RFC 4861 §7.2.4).
+    return build_unsolicited_advert(buffer, self, ndp->target);
+  }
+  const MacAddress reply_to = ndp->source_mac.value_or(frame.src);
+  return build_neighbor_advert(buffer, self, ndp->target, reply_to, src, true);
 }
 
 std::optional<LearntNeighbor> learn_from(const wire::ParsedFrame& frame) {
   if (frame.l3 == wire::L3Kind::arp) {
-    if (frame.arp.sender_ip.is_unspecified() || frame.arp.sender_mac.is_zero()) {
+    const wire::ArpFields arp = frame.arp();
+    if (arp.sender_ip.is_unspecified() || arp.sender_mac.is_zero()) {
       return std::nullopt;  // ARP probes (RFC 5227) teach nothing
     }
-    return LearntNeighbor{frame.arp.sender_ip, frame.arp.sender_mac};
+    return LearntNeighbor{arp.sender_ip, arp.sender_mac};
   }
-  if (frame.l4 != wire::L4Kind::icmpv6 || !frame.ndp || frame.ipv6.hop_limit != kNdHopLimit) {
+  if (frame.l4 != wire::L4Kind::icmpv6 || frame.ipv6.hop_limit != kNdHopLimit) {
     return std::nullopt;
   }
-  if (frame.icmp.type == kIcmpv6NeighborSolicit && frame.ndp->source_mac &&
-      !frame.ip_src.is_unspecified()) {
-    return LearntNeighbor{frame.ip_src, *frame.ndp->source_mac};
+  const auto ndp = frame.ndp();
+  if (!ndp) {
+    return std::nullopt;
+  }
+  const IpAddress src = frame.ip_src();
+  if (frame.icmp.type == kIcmpv6NeighborSolicit && ndp->source_mac && !src.is_unspecified()) {
+    return LearntNeighbor{src, *ndp->source_mac};
   }
   if (frame.icmp.type == kIcmpv6NeighborAdvert) {
-    return LearntNeighbor{frame.ndp->target, frame.ndp->target_mac.value_or(frame.src)};
+    return LearntNeighbor{ndp->target, ndp->target_mac.value_or(frame.src)};
   }
   return std::nullopt;
 }

@@ -9,17 +9,15 @@
 
 #include <vector>
 
+#include "bpf/percpu_array.hpp"
 #include "tests/support/reflector_abi.h"
-// The generated skeleton is C written for C compilers: quiet our C++ warnings for it alone.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wnull-dereference"
+
+// The skeleton must sit between its prologue and epilogue.
+// clang-format off
+#include "bpf/skeleton_prologue.hpp"
 #include "reflector_bpf.skel.h"  // NOLINT: generated C
-#pragma GCC diagnostic pop
+#include "bpf/skeleton_epilogue.hpp"
+// clang-format on
 
 namespace etherpath::testing {
 
@@ -77,26 +75,10 @@ Reflector::~Reflector() {
 
 Result<ReflectorCounters> Reflector::counters() const {
   const int fd = bpf_map__fd(skel_->maps.reflector_counters);
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) {
-    return fail_errno("libbpf_num_possible_cpus", -cpus);
-  }
-  std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
-  auto sum = [&](std::uint32_t key) -> Result<std::uint64_t> {
-    if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0) {
-      return fail_errno("reflector: read counters");
-    }
-    std::uint64_t total = 0;
-    for (auto v : per_cpu) {
-      total += v;
-    }
-    return total;
-  };
-  ReflectorCounters c;
-  EP_TRY(c.reflected, sum(REFLECTOR_REFLECTED));
-  EP_TRY(c.passed, sum(REFLECTOR_PASSED));
-  EP_TRY(c.truncated, sum(REFLECTOR_TRUNCATED));
-  return c;
+  EP_TRY(const auto sums, bpf::sum_percpu_array(fd, REFLECTOR_COUNTER_COUNT));
+  return ReflectorCounters{.reflected = sums[REFLECTOR_REFLECTED],
+                           .passed = sums[REFLECTOR_PASSED],
+                           .truncated = sums[REFLECTOR_TRUNCATED]};
 }
 
 Result<XdpPass> XdpPass::attach(const NetNs& ns, const std::string& ifname) {

@@ -10,17 +10,15 @@
 #include <cerrno>
 #include <vector>
 
+#include "bpf/percpu_array.hpp"
 #include "tests/support/vlan_peer_abi.h"
-// The generated skeleton is C written for C compilers: quiet our C++ warnings for it alone.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wnull-dereference"
+
+// The skeleton must sit between its prologue and epilogue.
+// clang-format off
+#include "bpf/skeleton_prologue.hpp"
 #include "vlan_peer_bpf.skel.h"  // NOLINT: generated C
-#pragma GCC diagnostic pop
+#include "bpf/skeleton_epilogue.hpp"
+// clang-format on
 
 namespace etherpath::testing {
 
@@ -102,31 +100,14 @@ VlanPeer::~VlanPeer() {
 
 Result<VlanPeerCounters> VlanPeer::counters() const {
   const int fd = bpf_map__fd(skel_->maps.vlan_peer_counters);
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) {
-    return fail_errno("libbpf_num_possible_cpus", -cpus);
-  }
-  std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
-  auto sum = [&](std::uint32_t key) -> Result<std::uint64_t> {
-    if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0) {
-      return fail_errno("vlan_peer: read counters");
-    }
-    std::uint64_t total = 0;
-    for (auto v : per_cpu) {
-      total += v;
-    }
-    return total;
-  };
-  VlanPeerCounters c;
-  EP_TRY(c.rx_accepted, sum(VLAN_PEER_RX_ACCEPTED));
-  EP_TRY(c.drop_untagged, sum(VLAN_PEER_DROP_UNTAGGED));
-  EP_TRY(c.drop_other_vlan, sum(VLAN_PEER_DROP_OTHER_VLAN));
-  EP_TRY(c.drop_too_deep, sum(VLAN_PEER_DROP_TOO_DEEP));
-  EP_TRY(c.tx_tagged, sum(VLAN_PEER_TX_TAGGED));
-  EP_TRY(const std::uint64_t pop_failed, sum(VLAN_PEER_DROP_POP_FAILED));
-  EP_TRY(const std::uint64_t push_failed, sum(VLAN_PEER_DROP_PUSH_FAILED));
-  c.errors = pop_failed + push_failed;
-  return c;
+  EP_TRY(const auto sums, bpf::sum_percpu_array(fd, VLAN_PEER_COUNTER_COUNT));
+  return VlanPeerCounters{
+      .rx_accepted = sums[VLAN_PEER_RX_ACCEPTED],
+      .drop_untagged = sums[VLAN_PEER_DROP_UNTAGGED],
+      .drop_other_vlan = sums[VLAN_PEER_DROP_OTHER_VLAN],
+      .drop_too_deep = sums[VLAN_PEER_DROP_TOO_DEEP],
+      .tx_tagged = sums[VLAN_PEER_TX_TAGGED],
+      .errors = sums[VLAN_PEER_DROP_POP_FAILED] + sums[VLAN_PEER_DROP_PUSH_FAILED]};
 }
 
 }  // namespace etherpath::testing

@@ -90,10 +90,10 @@ TEST(NeighborResponder, AnswersArpForOwnedAddressOnTheRequestersVlan) {
   EXPECT_EQ(reply.frame.vlans, *VlanStack::parse("100"));
   EXPECT_EQ(reply.frame.dst, kSelf);
   EXPECT_EQ(reply.frame.src, kPeer);
-  EXPECT_EQ(reply.frame.arp.op, 2);
-  EXPECT_EQ(reply.frame.arp.sender_ip, ip("10.0.0.1"));
-  EXPECT_EQ(reply.frame.arp.sender_mac, kPeer);
-  EXPECT_EQ(reply.frame.arp.target_ip, ip("10.0.0.2"));
+  EXPECT_EQ(reply.frame.arp().op, 2);
+  EXPECT_EQ(reply.frame.arp().sender_ip, ip("10.0.0.1"));
+  EXPECT_EQ(reply.frame.arp().sender_mac, kPeer);
+  EXPECT_EQ(reply.frame.arp().target_ip, ip("10.0.0.2"));
   // Not ours: no answer.
   const auto foreign = [](const IpAddress&) { return false; };
   EXPECT_FALSE(answer_neighbor_request(parsed.frame, kPeer, foreign, buf));
@@ -117,12 +117,12 @@ TEST(NeighborResponder, AnswersSolicitationWithSolicitedAdvert) {
   ASSERT_TRUE(na) << to_string(na.drop);
   EXPECT_EQ(na.frame.vlans, *VlanStack::parse("100.200"));
   EXPECT_EQ(na.frame.dst, kSelf);
-  EXPECT_EQ(na.frame.ip_dst, ip("2001:db8::2"));
+  EXPECT_EQ(na.frame.ip_dst(), ip("2001:db8::2"));
   EXPECT_EQ(na.frame.ipv6.hop_limit, 255);
-  ASSERT_TRUE(na.frame.ndp);
-  EXPECT_EQ(na.frame.ndp->target, ip("2001:db8::1"));
-  EXPECT_EQ(na.frame.ndp->target_mac, kPeer);
-  EXPECT_EQ(na.frame.ndp->flags, 0x60);  // solicited + override
+  ASSERT_TRUE(na.frame.ndp());
+  EXPECT_EQ(na.frame.ndp()->target, ip("2001:db8::1"));
+  EXPECT_EQ(na.frame.ndp()->target_mac, kPeer);
+  EXPECT_EQ(na.frame.ndp()->flags, 0x60);  // solicited + override
   // And the cache learns the soliciting node from it.
   const auto learnt = learn_from(parsed.frame);
   ASSERT_TRUE(learnt);
