@@ -140,13 +140,14 @@ class Process {
 
   [[nodiscard]] pid_t pid() const { return pid_; }
   // The exit status (or 128 + signal number) once the process ended within `timeout`.
-  Result<int> wait_for(std::chrono::milliseconds timeout);
+  [[nodiscard]] Result<int> wait_for(std::chrono::milliseconds timeout);
   // True while it has not been reaped.
   [[nodiscard]] bool running();
   void signal(int sig) const;
   // Waits until stdout (or stderr) contains `needle`; returns the whole stream then.
-  Result<std::string> wait_for_output(std::string_view needle, std::chrono::milliseconds timeout,
-                                      bool on_stderr = false) const;
+  [[nodiscard]] Result<std::string> wait_for_output(std::string_view needle,
+                                                    std::chrono::milliseconds timeout,
+                                                    bool on_stderr = false) const;
   [[nodiscard]] std::string out() const;
   [[nodiscard]] std::string err() const;
 
