@@ -1,0 +1,319 @@
+// xdp-live: the flow generated inside the kernel by live_gen.bpf.c, run with BPF_PROG_RUN and
+// BPF_F_TEST_XDP_LIVE_FRAMES (the fastest TX path on veth). The token bucket sizes each run's
+// repeat count; --rx reads the returning stream through an AF_XDP engine on the same interface.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "conn/wire/frame_parser.hpp"
+#include "datapath/xdp/xdp_engine.hpp"
+#include "tools/etherpath-gen/job.hpp"
+#include "tools/etherpath-gen/live_gen_abi.h"  // the skeleton names its structs
+#include "tools/etherpath-gen/sender.hpp"
+// clang-format off
+#include "bpf/skeleton_prologue.hpp"
+#include "live_gen_bpf.skel.h"  // NOLINT: generated C
+#include "bpf/skeleton_epilogue.hpp"
+// clang-format on
+
+namespace etherpath::gen {
+namespace {
+
+struct SkeletonDeleter {
+  void operator()(live_gen_bpf* s) const { live_gen_bpf__destroy(s); }
+};
+
+// Frames per BPF_PROG_RUN when nothing limits them: long enough to amortise the syscall, short
+// enough that a stop is seen within a few milliseconds.
+constexpr std::uint32_t kUnlimitedRun = 16384;
+// The most frames a rate-limited run waits for before it starts.
+constexpr std::uint32_t kLimitedRun = 64;
+
+class LiveJob final : public Job {
+ public:
+  static Result<std::unique_ptr<Job>> create(const GenOptions& o, const FlowTemplate& flow,
+                                             PcapWriter* dump, const std::atomic<bool>& stop) {
+    if (o.queues != 1) {
+      return fail(Errc::invalid_argument, "the xdp-live engine runs one queue (--queues 1)");
+    }
+    auto job = std::unique_ptr<LiveJob>(new LiveJob(o, flow, dump, stop));
+    EP_TRY_STATUS(job->load());
+    return std::unique_ptr<Job>(std::move(job));
+  }
+  LiveJob(const LiveJob&) = delete;
+  LiveJob& operator=(const LiveJob&) = delete;
+  LiveJob(LiveJob&&) = delete;
+  LiveJob& operator=(LiveJob&&) = delete;
+  ~LiveJob() override {
+    rx_stop_.store(true);
+    join();
+  }
+
+  void start() override {
+    tx_thread_ = std::thread([this] {
+      run_tx();
+      tx_done_.store(true);
+    });
+    if (rx_engine_) {
+      rx_thread_ = std::thread([this] { run_rx(); });
+    }
+  }
+  [[nodiscard]] bool done() const override { return tx_done_.load() && rx_done_.load(); }
+  void join() override {
+    if (tx_thread_.joinable()) {
+      tx_thread_.join();
+    }
+    if (rx_thread_.joinable()) {
+      rx_thread_.join();
+    }
+  }
+  [[nodiscard]] Totals totals() const override {
+    return Totals{tx_packets_.get(), tx_bytes_.get(), rx_packets_.get(), rx_bytes_.get()};
+  }
+  [[nodiscard]] std::uint64_t tx_errors() const override { return tx_errors_; }
+  [[nodiscard]] RxTracker rx() const override { return rx_; }
+  [[nodiscard]] std::string mode() const override { return "xdp-live bpf_prog_run"; }
+
+ private:
+  LiveJob(GenOptions o, const FlowTemplate& flow, PcapWriter* dump, const std::atomic<bool>& stop)
+      : options_(std::move(o)), flow_(flow), dump_(dump), stop_(stop) {}
+
+  Status load() {
+    ifindex_ = ::if_nametoindex(options_.iface.c_str());
+    if (ifindex_ == 0) {
+      return fail(Errc::not_found, options_.iface + ": no such interface");
+    }
+    skel_.reset(live_gen_bpf__open());
+    if (!skel_) {
+      return fail_errno("opening the xdp-live program");
+    }
+    live_gen_config& c = skel_->rodata->config;
+    const auto l = flow_.layout();
+    const FlowSpec& spec = flow_.spec();
+    if (flow_.prototype_count() > LIVE_GEN_MAX_SIZES || l.header_size > LIVE_GEN_MAX_HEADER) {
+      return fail(Errc::unsupported, "the xdp-live program cannot build these headers");
+    }
+    c.proto_count = static_cast<std::uint32_t>(flow_.prototype_count());
+    for (std::size_t i = 0; i < flow_.prototype_count(); ++i) {
+      const auto p = flow_.prototype(i);
+      const std::size_t n = std::min<std::size_t>(p.bytes.size(), LIVE_GEN_MAX_HEADER);
+      std::memcpy(c.protos[i].header, p.bytes.data(), n);
+      c.protos[i].frame_len = static_cast<std::uint32_t>(p.bytes.size());
+      c.protos[i].ip_base_sum = p.ip_base_sum;
+      c.protos[i].l4_base_sum = p.l4_base_sum;
+    }
+    c.header_len = static_cast<std::uint32_t>(l.header_size);
+    c.src_addr_off = static_cast<std::uint32_t>(l.src_addr_offset);
+    c.dst_addr_off = static_cast<std::uint32_t>(l.dst_addr_offset);
+    c.port_off = static_cast<std::uint32_t>(l.port_offset);
+    c.l4_csum_off = static_cast<std::uint32_t>(l.l4_checksum_offset);
+    c.ip_csum_off = static_cast<std::uint32_t>(l.ip_checksum_offset);
+    c.stamp_off = static_cast<std::uint32_t>(l.stamp_offset);
+    c.udp = spec.proto == L4Proto::udp ? 1 : 0;
+    c.pseudo_header = l.pseudo_header ? 1 : 0;
+    c.src_mac = l.src_mac;
+    c.src_mac_count = spec.src_mac.count;
+    c.src_ip = l.src_ip_low;
+    c.src_ip_count = spec.src_ip.count;
+    c.dst_ip = l.dst_ip_low;
+    c.dst_ip_count = spec.dst_ip.count;
+    c.sport = spec.sport.first;
+    c.sport_count = spec.sport.count();
+    c.dport = spec.dport.first;
+    c.dport_count = spec.dport.count();
+    if (const int err = live_gen_bpf__load(skel_.get()); err != 0) {
+      return fail(Errc::unsupported,
+                  std::string("loading the xdp-live program: ") + std::strerror(-err));
+    }
+    prog_fd_ = bpf_program__fd(skel_->progs.xdp_live_gen);
+    for (std::size_t i = 0; i < flow_.prototype_count(); ++i) {
+      const auto p = flow_.prototype(i);
+      data_in_.emplace_back(p.bytes.begin(), p.bytes.end());
+    }
+    if (options_.rx) {
+      datapath::xdp::XdpEngineOptions xo;
+      xo.ifname = options_.iface;
+      xo.mode = options_.xdp_mode;
+      EP_TRY(auto engine, datapath::xdp::XdpEngine::create(xo));
+      rx_engine_ = std::move(engine);
+      rx_done_.store(false);
+    }
+    return {};
+  }
+
+  // One BPF_PROG_RUN of `n` frames of prototype `proto`; false on a failed run.
+  bool run_batch(std::size_t proto, std::uint32_t n) {
+    auto& data = data_in_[proto];
+    xdp_md ctx{};
+    ctx.ingress_ifindex = ifindex_;
+    ctx.data_end = static_cast<std::uint32_t>(data.size());
+    bpf_test_run_opts opts{};  // LIBBPF_OPTS is a GNU statement expression: spelled out
+    opts.sz = sizeof(opts);
+    opts.data_in = data.data();
+    opts.data_size_in = static_cast<std::uint32_t>(data.size());
+    opts.ctx_in = &ctx;
+    opts.ctx_size_in = sizeof(ctx);
+    opts.repeat = static_cast<int>(n);
+    opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
+    opts.batch_size = std::min<std::uint32_t>(n, 64);  // a veth ring (256) never overflows
+    if (dump_ != nullptr && !dump_->full()) {
+      // The frames the program makes are not visible here; dump what it makes them from,
+      // completed the way the program completes them.
+      FlowCursor c = dump_cursor_;
+      std::vector<std::byte> frame(data.size());
+      for (std::uint32_t i = 0; i < n && !dump_->full(); ++i) {
+        if (flow_.write(frame, c, skel_->bss->state.seq + i, monotonic_ns()) != 0) {
+          dump_->write(frame, realtime_ns());
+        }
+      }
+      dump_cursor_ = c;
+    }
+    const int err = bpf_prog_test_run_opts(prog_fd_, &opts);
+    if (err != 0) {
+      error_ = std::strerror(-err);
+      return false;
+    }
+    tx_packets_.add(n);
+    tx_bytes_.add(std::uint64_t{n} * data.size());
+    return true;
+  }
+
+  void run_tx() {
+    const auto deadline = deadline_after(options_.duration);
+    SteadyClock& clock = SteadyClock::instance();
+    // Each BPF_PROG_RUN costs about a millisecond or more of setup and teardown (a page pool per
+    // call; much more on a busy machine), so the bucket holds 50 ms of traffic and a run takes
+    // all the credit there is, waiting for at least a millisecond's worth: the rate holds on
+    // average, in bursts of runs (rate control by batching runs).
+    const double one =
+        options_.rate.unit == Rate::Unit::bps ? 8.0 * static_cast<double>(flow_.max_size()) : 1.0;
+    const double burst = options_.rate.limited() ? std::max(one, options_.rate.value * 0.05) : one;
+    const auto min_run = static_cast<std::uint32_t>(
+        options_.rate.limited()
+            ? std::clamp(options_.rate.value * 0.001 / one, 1.0, static_cast<double>(kLimitedRun))
+            : 1.0);
+    RateLimiter limiter(clock, options_.rate, burst);
+    std::uint64_t sent = 0;
+    std::size_t position = 0;  // in the size pattern
+    while (!stop_.load(std::memory_order_relaxed) && clock.now() < deadline) {
+      if (options_.count != 0 && sent >= options_.count) {
+        break;
+      }
+      // Runs are of one size: as many frames of the next pattern entry's size as follow it.
+      const std::size_t proto = flow_.prototype_at(position);
+      std::uint32_t want = kUnlimitedRun;
+      if (flow_.pattern_length() > 1) {
+        want = 1;
+        while (want < 64 && flow_.prototype_at(position + want) == proto) {
+          ++want;
+        }
+      }
+      if (options_.count != 0) {
+        want = static_cast<std::uint32_t>(std::min<std::uint64_t>(want, options_.count - sent));
+      }
+      std::uint32_t n = want;
+      if (options_.rate.limited()) {
+        const double cost = limiter.cost(data_in_[proto].size());
+        const auto wait = limiter.time_until(cost * std::min(want, min_run));
+        n = 0;
+        while (wait.count() == 0 && n < want && limiter.try_take(cost)) {
+          ++n;
+        }
+        if (n == 0) {
+          if (wait > std::chrono::microseconds(150)) {
+            std::this_thread::sleep_for(wait - std::chrono::microseconds(80));
+          } else if (wait > std::chrono::microseconds(20)) {
+            std::this_thread::yield();
+          }
+          continue;
+        }
+      }
+      if (!run_batch(proto, n)) {
+        ++tx_errors_;
+        break;
+      }
+      sent += n;
+      position = (position + n) % flow_.pattern_length();
+    }
+  }
+
+  void run_rx() {
+    static constexpr wire::FrameParser kParser;
+    SteadyClock& clock = SteadyClock::instance();
+    datapath::FrameBatch batch;
+    auto quiet_since = clock.now();
+    std::uint64_t seen = 0;
+    while (!rx_stop_.load()) {
+      bool any = false;
+      for (std::size_t q = 0; q < rx_engine_->queue_count(); ++q) {
+        if (rx_engine_->receive(q, batch) == 0) {
+          continue;
+        }
+        any = true;
+        const std::uint64_t now = monotonic_ns();
+        for (const datapath::Frame& f : batch) {
+          const auto parsed = kParser.parse(f.data());
+          if (!parsed || parsed.frame.l4 == wire::L4Kind::none) {
+            continue;
+          }
+          if (const auto stamp = read_stamp(parsed.frame.payload)) {
+            rx_.record(*stamp, now);
+            rx_packets_.add(1);
+            rx_bytes_.add(f.size());
+          }
+        }
+        rx_engine_->release(q, batch);
+      }
+      if (any || rx_.received() != seen) {
+        seen = rx_.received();
+        quiet_since = clock.now();
+      }
+      if (tx_done_.load() &&
+          (stop_.load() || clock.now() - quiet_since > std::chrono::milliseconds(100) ||
+           rx_.received() >= tx_packets_.get())) {
+        break;
+      }
+      if (!any) {
+        (void)rx_engine_->wait(0, std::chrono::milliseconds(1));
+      }
+    }
+    rx_done_.store(true);
+  }
+
+  GenOptions options_;
+  const FlowTemplate& flow_;
+  PcapWriter* dump_;
+  const std::atomic<bool>& stop_;
+  unsigned ifindex_ = 0;
+  std::unique_ptr<live_gen_bpf, SkeletonDeleter> skel_;
+  int prog_fd_ = -1;
+  std::vector<std::vector<std::byte>> data_in_;
+  FlowCursor dump_cursor_;
+  std::unique_ptr<datapath::xdp::XdpEngine> rx_engine_;
+  std::thread tx_thread_;
+  std::thread rx_thread_;
+  std::atomic<bool> tx_done_{false};
+  std::atomic<bool> rx_done_{true};
+  std::atomic<bool> rx_stop_{false};
+  datapath::Counter tx_packets_;
+  datapath::Counter tx_bytes_;
+  datapath::Counter rx_packets_;
+  datapath::Counter rx_bytes_;
+  std::uint64_t tx_errors_ = 0;
+  std::string error_;
+  RxTracker rx_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Job>> make_live_job(const GenOptions& o, const FlowTemplate& flow,
+                                           PcapWriter* dump, const std::atomic<bool>& stop) {
+  return LiveJob::create(o, flow, dump, stop);
+}
+
+}  // namespace etherpath::gen
