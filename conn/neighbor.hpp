@@ -69,6 +69,13 @@ class Neighbor final : public datapath::Receiver {
   Result<MacAddress> resolve(const Station& self, const IpAddress& src_ip, const IpAddress& target,
                              std::chrono::milliseconds timeout, const Pump& pump = {});
 
+  // One ARP request / neighbour solicitation for `target` from `self`, whatever the cache holds:
+  // the target learns `self` from it (RFC 826 merge, RFC 4861 §7.2.3), e.g. a peer on AF_XDP,
+  // where requests for emulated addresses do not reach us yet.
+  Status probe(const Station& self, const IpAddress& src_ip, const IpAddress& target) {
+    return send_request(self, src_ip, target);
+  }
+
   [[nodiscard]] std::uint64_t answered() const;
   [[nodiscard]] std::uint64_t requests_sent() const;
   [[nodiscard]] std::size_t owned_count() const;
