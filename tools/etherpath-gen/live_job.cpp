@@ -28,9 +28,11 @@ struct SkeletonDeleter {
   void operator()(live_gen_bpf* s) const { live_gen_bpf__destroy(s); }
 };
 
-// Frames per BPF_PROG_RUN when nothing limits them: long enough to amortise the syscall, short
-// enough that a stop is seen within a few milliseconds.
-constexpr std::uint32_t kUnlimitedRun = 16384;
+// Frames per BPF_PROG_RUN at most. Each run pays a fixed cost (a page pool made and torn down:
+// about 1 ms, and 15-20 ms on a busy machine), so runs must be long; the first run is shorter
+// and --duration shortens the last ones from the measured rate.
+constexpr std::uint32_t kMaxRun = 1U << 18;
+constexpr std::uint32_t kFirstRun = 16384;
 // The most frames a rate-limited run waits for before it starts.
 constexpr std::uint32_t kLimitedRun = 64;
 
@@ -200,13 +202,19 @@ class LiveJob final : public Job {
     RateLimiter limiter(clock, options_.rate, burst);
     std::uint64_t sent = 0;
     std::size_t position = 0;  // in the size pattern
+    double measured_pps = 0;   // of the last long run, for sizing runs before the deadline
     while (!stop_.load(std::memory_order_relaxed) && clock.now() < deadline) {
       if (options_.count != 0 && sent >= options_.count) {
         break;
       }
       // Runs are of one size: as many frames of the next pattern entry's size as follow it.
       const std::size_t proto = flow_.prototype_at(position);
-      std::uint32_t want = kUnlimitedRun;
+      std::uint32_t want = measured_pps > 0 ? kMaxRun : kFirstRun;
+      if (measured_pps > 0 && deadline != Clock::TimePoint::max()) {
+        const double left = std::chrono::duration<double>(deadline - clock.now()).count();
+        want = static_cast<std::uint32_t>(
+            std::clamp(measured_pps * left, 1024.0, static_cast<double>(kMaxRun)));
+      }
       if (flow_.pattern_length() > 1) {
         want = 1;
         while (want < 64 && flow_.prototype_at(position + want) == proto) {
@@ -233,9 +241,14 @@ class LiveJob final : public Job {
           continue;
         }
       }
+      const auto run_start = clock.now();
       if (!run_batch(proto, n)) {
         ++tx_errors_;
         break;
+      }
+      const double took = std::chrono::duration<double>(clock.now() - run_start).count();
+      if (n >= 1024 && took > 0) {
+        measured_pps = static_cast<double>(n) / took;
       }
       sent += n;
       position = (position + n) % flow_.pattern_length();
