@@ -131,10 +131,13 @@ TEST(NeighborResponder, AnswersSolicitationWithSolicitedAdvert) {
 }
 
 TEST(NeighborResponder, LearnsFromRepliesAndAdverts) {
-  const auto arp = wire::FrameParser().parse(unhex(kScapy.at("arp_reply_untagged")));
+  // The parse borrows the bytes: keep them alive while the result is used.
+  const auto arp_bytes = unhex(kScapy.at("arp_reply_untagged"));
+  const auto arp = wire::FrameParser().parse(arp_bytes);
   ASSERT_TRUE(arp);
   EXPECT_EQ(learn_from(arp.frame)->ip, ip("10.0.0.2"));
-  const auto na = wire::FrameParser().parse(unhex(kScapy.at("na_solicited_q100")));
+  const auto na_bytes = unhex(kScapy.at("na_solicited_q100"));
+  const auto na = wire::FrameParser().parse(na_bytes);
   ASSERT_TRUE(na);
   EXPECT_EQ(learn_from(na.frame)->ip, ip("2001:db8::2"));
   EXPECT_EQ(learn_from(na.frame)->mac, kSelf);
