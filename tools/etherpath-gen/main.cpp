@@ -154,6 +154,9 @@ std::variant<Options, int> parse_command_line(int argc, char** argv) {
     if (o.engine == "pcap" && o.gen.queues != 1) {
       throw UsageError{"--queues: the pcap engine has one queue"};
     }
+    if (o.engine == "xdp-live" && o.gen.queues != 1) {
+      throw UsageError{"--queues: the xdp-live engine runs one queue"};
+    }
     o.gen.xdp_mode = checked(datapath::xdp::parse_xdp_mode(xdp_mode), "--xdp-mode");
     // The template checks the sizes against the headers.
     if (auto t = FlowTemplate::create(f); !t) {

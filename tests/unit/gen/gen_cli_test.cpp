@@ -56,6 +56,7 @@ TEST(GenCli, BadInputExits2WithOneLineNamingTheFlag) {
       {kGood + "--queues 0", "--queues"},
       {kGood + "--engine dpdk", "--engine"},
       {kGood + "--engine pcap --queues 2", "--queues"},
+      {kGood + "--engine xdp-live --queues 2", "--queues"},
       {kGood + "--xdp-mode turbo", "--xdp-mode"},
       {kGood + "--count many", "--count"},
   };
