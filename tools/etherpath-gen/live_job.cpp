@@ -201,28 +201,51 @@ class LiveJob final : public Job {
             : 1.0);
     RateLimiter limiter(clock, options_.rate, burst);
     std::uint64_t sent = 0;
-    std::size_t position = 0;  // in the size pattern
-    double measured_pps = 0;   // of the last long run, for sizing runs before the deadline
+    std::size_t position = 0;  // IMIX: the round's run (one per size)
+    std::uint32_t owed = 0;    // IMIX: frames left of this size's share in the round
+    std::uint32_t round_frames = 0;
+    double measured_pps = 0;  // of the last long run, for sizing runs before the deadline
     while (!stop_.load(std::memory_order_relaxed) && clock.now() < deadline) {
       if (options_.count != 0 && sent >= options_.count) {
         break;
       }
-      // Runs are of one size: as many frames of the next pattern entry's size as follow it.
-      const std::size_t proto = flow_.prototype_at(position);
+      // Runs are of one size (a run's frames share one data_in). With IMIX a round is one run
+      // per size, each as long as that size's share of the pattern (7:4:1), since runs of one or
+      // two frames would each pay the run's fixed cost; `owed` is what is left of the current
+      // size's share when the rate limit or the count cut a run short.
+      const bool imix = flow_.pattern_length() > 1;
+      const std::size_t proto = imix ? position % flow_.prototype_count() : 0;
       std::uint32_t want = measured_pps > 0 ? kMaxRun : kFirstRun;
       if (measured_pps > 0 && deadline != Clock::TimePoint::max()) {
         const double left = std::chrono::duration<double>(deadline - clock.now()).count();
         want = static_cast<std::uint32_t>(
             std::clamp(measured_pps * left, 1024.0, static_cast<double>(kMaxRun)));
       }
-      if (flow_.pattern_length() > 1) {
-        want = 1;
-        while (want < 64 && flow_.prototype_at(position + want) == proto) {
-          ++want;
-        }
+      if (options_.rate.limited()) {
+        want = std::min(want, static_cast<std::uint32_t>(burst / one));
       }
       if (options_.count != 0) {
         want = static_cast<std::uint32_t>(std::min<std::uint64_t>(want, options_.count - sent));
+      }
+      if (imix) {
+        if (owed == 0) {
+          const auto per_round = static_cast<std::uint32_t>(flow_.pattern_length());
+          if (position % flow_.prototype_count() == 0) {
+            // A round's length is fixed at its start: the bucket (50 ms of traffic) under a rate
+            // limit (three runs, each paying the fixed cost), else a whole run.
+            round_frames = options_.rate.limited()
+                               ? static_cast<std::uint32_t>(
+                                     std::clamp(options_.rate.value / one * 0.05,
+                                                static_cast<double>(per_round), burst / one))
+                               : want;
+          }
+          std::uint32_t weight = 0;
+          for (std::size_t i = 0; i < flow_.pattern_length(); ++i) {
+            weight += flow_.prototype_at(i) == proto ? 1U : 0U;
+          }
+          owed = std::max<std::uint32_t>(1, round_frames / per_round) * weight;
+        }
+        want = std::min(want, owed);
       }
       std::uint32_t n = want;
       if (options_.rate.limited()) {
@@ -251,7 +274,12 @@ class LiveJob final : public Job {
         measured_pps = static_cast<double>(n) / took;
       }
       sent += n;
-      position = (position + n) % flow_.pattern_length();
+      if (imix) {
+        owed -= std::min(owed, n);
+        if (owed == 0) {
+          ++position;
+        }
+      }
     }
   }
 
