@@ -34,10 +34,10 @@
 /* The 12 VID bits of a TCI; the PCP and DEI bits are never part of a key. */
 #define EP_VID_MASK 0x0fff
 
-/* Map sizes. l2 and owned hold one entry per emulated host and EtherType/address: issue #4
- * emulates 65,536 hosts, so both hold twice that. Hash maps are preallocated: no allocation on
- * the hot path, at the price of memory up front (a few MiB each). */
-#define EP_L2_MAX_ENTRIES 131072
+/* Map sizes. Issue #4 emulates 65,536 hosts: l2 holds one key per host and EtherType
+ * (etherconn's three defaults, ARP, IPv4 and IPv6, make 196,608), owned one per address. Hash
+ * maps are preallocated: no allocation on the hot path, at the price of memory up front. */
+#define EP_L2_MAX_ENTRIES 262144
 #define EP_L4_MAX_ENTRIES 65536
 #define EP_OWNED_MAX_ENTRIES 131072
 #define EP_MULTICAST_MAX_ENTRIES 4096

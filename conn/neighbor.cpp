@@ -89,6 +89,8 @@ Status Neighbor::add_owned(const Station& station, const IpAddress& ip) {
     EP_TRY_STATUS(ensure_registered(ipv6_multicast_mac(solicited_node_multicast(ip)), station.vlans,
                                     kEtherTypeIpv6));
   }
+  // On AF_XDP the kernel would otherwise get the requests for this address and stay silent.
+  EP_TRY_STATUS(relay_.add_owned(station.vlans, ip));
   owned_.emplace(key, station.mac);
   return ok();
 }
@@ -96,7 +98,9 @@ Status Neighbor::add_owned(const Station& station, const IpAddress& ip) {
 void Neighbor::remove_owned(const Station& station, const IpAddress& ip) {
   const std::lock_guard lock(mutex_);
   // The relay key stays registered (the relay has no per-key removal); it costs one map entry.
-  owned_.erase(NeighborKey::make(station.vlans, ip));
+  if (owned_.erase(NeighborKey::make(station.vlans, ip)) > 0) {
+    (void)relay_.remove_owned(station.vlans, ip);  // a failure leaves one stale map entry
+  }
 }
 
 std::optional<MacAddress> Neighbor::owner(const VlanStack& vlans, const IpAddress& ip) const {

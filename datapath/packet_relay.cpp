@@ -62,6 +62,14 @@ class SteeringAdapter final : public xdp::XskProgram, public Steering {
     EP_TRY_STATUS(present());
     return program_->remove_default(bpf::VlanEtherTypeKey{vlans, et});
   }
+  Status add_owned(const VlanStack& vlans, const IpAddress& ip) override {
+    EP_TRY_STATUS(present());
+    return program_->add_owned(bpf::OwnedKey{vlans, ip});
+  }
+  Status remove_owned(const VlanStack& vlans, const IpAddress& ip) override {
+    EP_TRY_STATUS(present());
+    return program_->remove_owned(bpf::OwnedKey{vlans, ip});
+  }
   [[nodiscard]] std::map<std::string, std::uint64_t> counters() const override {
     std::map<std::string, std::uint64_t> out;
     if (!program_) {
@@ -442,6 +450,19 @@ void PacketRelay::deregister(Receiver* receiver) {
   };
   drop(multicast_, true);
   drop(defaults_, false);
+}
+
+Status PacketRelay::add_owned(const VlanStack& vlans, const IpAddress& ip) {
+  const std::unique_lock lock(registry_mutex_);
+  return steering_ ? steering_->add_owned(vlans, ip) : ok();
+}
+
+Status PacketRelay::remove_owned(const VlanStack& vlans, const IpAddress& ip) {
+  const std::unique_lock lock(registry_mutex_);
+  if (!steering_ || stopped()) {
+    return ok();
+  }
+  return steering_->remove_owned(vlans, ip);
 }
 
 Status PacketRelay::on_batch(const MacAddress& mac, const VlanStack& vlans,

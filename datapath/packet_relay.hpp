@@ -116,6 +116,12 @@ class PacketRelay {
   // Removes every registration of `receiver`; when it returns, deliver() is not running and will
   // not be called again for it.
   void deregister(Receiver* receiver);
+  // An address an emulated host owns: on AF_XDP the steering program then hands ARP requests and
+  // neighbour solicitations for it (on this VLAN stack) to user space, where conn::Neighbor
+  // answers; without it the kernel would get them and never answer. No-op on libpcap, which
+  // sees everything anyway.
+  Status add_owned(const VlanStack& vlans, const IpAddress& ip);
+  Status remove_owned(const VlanStack& vlans, const IpAddress& ip);
   // The fast path: frames to (mac, vlans, ether_type) are handed to `fn` in batches on the poll
   // thread, to rewrite in place and transmit() here or on a relay sharing the UMEM. Frames left
   // in the batch when fn returns are released.

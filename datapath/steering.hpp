@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "base/ip_address.hpp"
 #include "base/mac_address.hpp"
 #include "base/result.hpp"
 #include "base/vlan.hpp"
@@ -31,6 +32,10 @@ class Steering {
   virtual Status remove_multicast(const VlanStack& vlans, std::uint16_t ether_type) = 0;
   virtual Status add_default(const VlanStack& vlans, std::uint16_t ether_type) = 0;
   virtual Status remove_default(const VlanStack& vlans, std::uint16_t ether_type) = 0;
+  // ARP requests and neighbour solicitations for an owned address (an emulated host's) on this
+  // VLAN stack go to user space instead of the kernel.
+  virtual Status add_owned(const VlanStack& vlans, const IpAddress& ip) = 0;
+  virtual Status remove_owned(const VlanStack& vlans, const IpAddress& ip) = 0;
   // The program's counters by name ("hit_l2", "pass_unicast_miss", ...), for stats.
   [[nodiscard]] virtual std::map<std::string, std::uint64_t> counters() const = 0;
   // "native XDP, single program (dispatcher refused: EPERM)" and the like.

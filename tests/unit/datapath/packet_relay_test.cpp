@@ -48,6 +48,14 @@ class RecordingSteering final : public Steering {
     log.push_back("-def " + v.to_string() + " " + std::to_string(et));
     return ok();
   }
+  Status add_owned(const VlanStack& v, const IpAddress& ip) override {
+    log.push_back("+own " + v.to_string() + " " + ip.to_string());
+    return ok();
+  }
+  Status remove_owned(const VlanStack& v, const IpAddress& ip) override {
+    log.push_back("-own " + v.to_string() + " " + ip.to_string());
+    return ok();
+  }
   [[nodiscard]] std::map<std::string, std::uint64_t> counters() const override {
     return {{"hit_l2", 1}};
   }
