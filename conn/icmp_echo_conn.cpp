@@ -8,7 +8,6 @@
 #include "conn/wire/frame_builder.hpp"
 #include "conn/wire/frame_parser.hpp"
 #include "conn/wire/icmp.hpp"
-#include "conn/wire_compat.hpp"
 
 namespace etherpath::conn {
 
@@ -93,14 +92,14 @@ Result<std::optional<EchoReply>> IcmpEchoConn::read_one(Bytes out,
   }
   const std::uint8_t request = v4 ? wire::kIcmpv4EchoRequest : wire::kIcmpv6EchoRequest;
   const std::uint8_t reply = v4 ? wire::kIcmpv4EchoReply : wire::kIcmpv6EchoReply;
-  const IpAddress dst = wire_compat::ip_dst(f);
+  const IpAddress dst = f.ip_dst();
   if (dst != options_.local) {
     ignored_.fetch_add(1);
     return std::optional<EchoReply>{};
   }
   if (f.icmp.type == request && f.icmp.code == 0) {
-    if (options_.answer_requests && send_icmp(wire_compat::ip_src(f), pkt.src, reply,
-                                              f.icmp.echo_id(), f.icmp.echo_seq(), f.payload)) {
+    if (options_.answer_requests &&
+        send_icmp(f.ip_src(), pkt.src, reply, f.icmp.echo_id(), f.icmp.echo_seq(), f.payload)) {
       answered_.fetch_add(1);
     }
     return std::optional<EchoReply>{};
@@ -110,7 +109,7 @@ Result<std::optional<EchoReply>> IcmpEchoConn::read_one(Bytes out,
     return std::optional<EchoReply>{};
   }
   EchoReply r;
-  r.from = wire_compat::ip_src(f);
+  r.from = f.ip_src();
   r.identifier = f.icmp.echo_id();
   r.sequence = f.icmp.echo_seq();
   r.size = std::min(out.size(), f.payload.size());

@@ -6,7 +6,6 @@
 #include "conn/wire/arp_ndp.hpp"
 #include "conn/wire/frame_parser.hpp"
 #include "conn/wire/icmp.hpp"
-#include "conn/wire_compat.hpp"
 
 namespace etherpath::conn {
 
@@ -18,14 +17,14 @@ constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
 // The address a request or solicitation asks about, if the frame is one.
 std::optional<IpAddress> requested_target(const wire::ParsedFrame& f) {
   if (f.l3 == wire::L3Kind::arp) {
-    const wire::ArpFields a = wire_compat::arp(f);
+    const wire::ArpFields a = f.arp();
     if (a.op == wire::kArpRequest) {
       return a.target_ip;
     }
     return std::nullopt;
   }
   if (f.l4 == wire::L4Kind::icmpv6 && f.icmp.type == wire::kIcmpv6NeighborSolicit) {
-    if (auto n = wire_compat::ndp(f)) {
+    if (auto n = f.ndp()) {
       return n->target;
     }
   }

@@ -7,7 +7,6 @@
 
 #include "conn/wire/frame_builder.hpp"
 #include "conn/wire/frame_parser.hpp"
-#include "conn/wire_compat.hpp"
 
 namespace etherpath::conn {
 
@@ -154,14 +153,14 @@ Result<std::optional<ReceivedDatagram>> RUDPConn::read_one(Bytes out,
   if (neighbor_ != nullptr && neighbor_->handle(f, conn_.options().mac)) {
     return std::optional<ReceivedDatagram>{};
   }
-  if (f.l4 != wire::L4Kind::udp || !matches(wire_compat::ip_dst(f), f.udp.dst_port)) {
+  if (f.l4 != wire::L4Kind::udp || !matches(f.ip_dst(), f.udp.dst_port)) {
     ignored_.fetch_add(1, std::memory_order_relaxed);
     return std::optional<ReceivedDatagram>{};
   }
   ReceivedDatagram d;
   d.size = std::min(out.size(), f.payload.size());
   d.truncated = d.size < f.payload.size();
-  d.from = IpEndpoint{wire_compat::ip_src(f), f.udp.src_port};
+  d.from = IpEndpoint{f.ip_src(), f.udp.src_port};
   if (d.size > 0) {
     std::memcpy(out.data(), f.payload.data(), d.size);
   }

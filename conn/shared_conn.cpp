@@ -8,7 +8,6 @@
 #include "conn/wire/frame_builder.hpp"
 #include "conn/wire/frame_parser.hpp"
 #include "conn/wire/icmp.hpp"
-#include "conn/wire_compat.hpp"
 
 namespace etherpath::conn {
 
@@ -74,8 +73,8 @@ bool SharedEtherConn::deliver(const datapath::Frame& frame, const datapath::L2He
     unregistered_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  const IpAddress dst = wire_compat::ip_dst(f);
-  const IpEndpoint from{wire_compat::ip_src(f), f.udp.src_port};
+  const IpAddress dst = f.ip_dst();
+  const IpEndpoint from{f.ip_src(), f.udp.src_port};
   const std::shared_lock lock(endpoints_mutex_);
   auto it = endpoints_.find(L4RecvKey{dst, 17, f.udp.dst_port});
   if (it == endpoints_.end()) {

@@ -15,7 +15,6 @@
 #include "conn/wire/arp_ndp.hpp"
 #include "conn/wire/frame_builder.hpp"
 #include "conn/wire/frame_parser.hpp"
-#include "conn/wire_compat.hpp"
 #include "datapath/fake_engine.hpp"
 #include "datapath/packet_relay.hpp"
 
@@ -181,7 +180,7 @@ TEST_F(ConnTest, ResolvesByArpAndAnswersRequestsForItsAddress) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r.frame.l3, wire::L3Kind::arp);
   EXPECT_EQ(r.frame.dst, MacAddress::broadcast());
-  EXPECT_EQ(wire_compat::arp(r.frame).target_ip, IpAddress::parse("10.0.0.1").value());
+  EXPECT_EQ(r.frame.arp().target_ip, IpAddress::parse("10.0.0.1").value());
   std::array<std::byte, 128> buf{};
   auto reply = build_arp_reply(buf, Station{kPeer, VlanStack::parse("100").value()},
                                IpAddress::parse("10.0.0.1").value(), kHost,
@@ -209,7 +208,7 @@ TEST_F(ConnTest, ResolvesByArpAndAnswersRequestsForItsAddress) {
   EXPECT_EQ(a.frame.dst, kPeer);
   EXPECT_EQ(a.frame.src, kHost);
   EXPECT_EQ(a.frame.vlans.to_string(), "100");
-  EXPECT_EQ(wire_compat::arp(a.frame).op, wire::kArpReply);
+  EXPECT_EQ(a.frame.arp().op, wire::kArpReply);
   EXPECT_EQ(neighbor_->answered(), 1U);
 }
 
