@@ -1,9 +1,8 @@
 // IcmpEchoConn against the kernel, untagged, 802.1Q and QinQ, on AF_XDP and libpcap: our echo
 // requests get the kernel's replies (matched by identifier and sequence), and `ping` / `ping -6`
-// from the kernel to the emulated address get ours. On libpcap the kernel's neighbour entry is
-// flushed first, so its ARP request / solicitation must be answered by our Neighbor; on AF_XDP
-// the steering program passes requests for unowned targets to the kernel (PacketRelay does not
-// fill its owned-address map yet), so the kernel keeps what it learnt from our own request.
+// from the kernel to the emulated address get ours. The kernel's neighbour entry is flushed
+// first, so its ARP request / solicitation must be answered by our Neighbor: on AF_XDP that
+// proves the steering program hands requests for owned addresses to user space.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -64,10 +63,8 @@ TEST_P(IcmpKernelPeer, EchoBothWays) {
     auto rtt = (*echo)->ping(kernel, seq, data, 3s);
     ASSERT_TRUE(rtt) << "seq " << seq << ": " << rtt.error();
   }
-  // The kernel's to us.
-  if (engine == Engine::pcap) {
-    ASSERT_TRUE(net_.ns_b->exec("ip neigh flush dev " + b + " && ip -6 neigh flush dev " + b));
-  }
+  // The kernel's to us, after it forgot what it learnt from our requests.
+  ASSERT_TRUE(net_.ns_b->exec("ip neigh flush dev " + b + " && ip -6 neigh flush dev " + b));
   std::atomic<bool> done{false};
   std::thread server([&] {
     while (!done.load()) {
