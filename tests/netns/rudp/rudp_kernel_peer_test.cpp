@@ -50,8 +50,10 @@ TEST_P(RudpPair, TenPayloadsEachWayV4AndV6OnVlan100) {
     const char* a;
     const char* b;
   };
-  for (const Flow flow : {Flow{"1.1.1.1:1999", "1.1.1.100:2999"},
-                          Flow{"[2001:dead::1]:1999", "[2001:beef::1]:2999"}}) {
+  // etherconn's test uses public addresses (x.1 -> x.100, 2001:dead::1 -> 2001:beef::1); the same
+  // shape in private and documentation space, so no test names an address on the Internet.
+  for (const Flow flow : {Flow{"10.1.1.1:1999", "10.1.1.100:2999"},
+                          Flow{"[2001:db8:dead::1]:1999", "[2001:db8:beef::1]:2999"}}) {
     SCOPED_TRACE(flow.a);
     // etherconn's test resolves with a function that returns the peer's MAC.
     RUDPConnOptions oa{.local = ep(flow.a)};

@@ -56,8 +56,8 @@ TEST_P(SharedConns, TwoPairsAndANegative) {
   auto to = [](MacAddress m) {
     return [m](const IpAddress&, std::chrono::milliseconds) -> Result<MacAddress> { return m; };
   };
-  const char* a_ips[] = {"10.1.0.1", "2001:dead::1"};
-  const char* b_ips[] = {"10.1.0.100", "2001:beef::1"};
+  const char* a_ips[] = {"10.1.0.1", "2001:db8:dead::1"};
+  const char* b_ips[] = {"10.1.0.100", "2001:db8:beef::1"};
   std::vector<SharingRUDPConn*> a;
   std::vector<SharingRUDPConn*> b;
   for (std::size_t i = 0; i < 2; ++i) {
