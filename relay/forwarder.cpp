@@ -152,20 +152,26 @@ void Forwarder::end_session(Session& s, std::string_view why) {
   }
 }
 
+std::optional<EchoHeader> Forwarder::parse_echo_or_drop(Datagram& d, IpFamily family) {
+  const EchoParse parsed = parse_echo(d.payload(), family);
+  if (!parsed.header) {
+    const bool truncated = parsed.error == EchoParseError::truncated;
+    drop(truncated ? DropReason::malformed : DropReason::mismatch, d,
+         truncated ? "invalid ICMP Echo header (missing or truncated)"
+                   : "ICMP Echo direction or identity mismatch");
+  }
+  return parsed.header;
+}
+
 void Forwarder::handle_client(Datagram& d, std::size_t i, Clock::TimePoint now) {
   IpEndpoint key = d.peer;
   std::uint16_t client_seq = 0;
   if (listen_icmp()) {
-    const EchoParse parsed = parse_echo(d.payload(), config_.listen.address.family());
-    if (!parsed.header) {
-      drop(parsed.error == EchoParseError::truncated ? DropReason::malformed : DropReason::mismatch,
-           d,
-           parsed.error == EchoParseError::truncated
-               ? "invalid ICMP Echo header (missing or truncated)"
-               : "ICMP Echo direction or identity mismatch");
+    const auto header = parse_echo_or_drop(d, config_.listen.address.family());
+    if (!header) {
       return;
     }
-    const EchoHeader& h = *parsed.header;
+    const EchoHeader& h = *header;
     if (h.kind != EchoKind::request || (config_.listen.port != 0 && h.id != config_.listen.port)) {
       drop(DropReason::mismatch, d, "ICMP Echo direction or identity mismatch");
       return;
@@ -222,16 +228,11 @@ void Forwarder::handle_upstream(Datagram& d, std::size_t i, Clock::TimePoint now
   Session* s = nullptr;
   std::uint16_t reply_seq = 0;
   if (upstream_icmp()) {
-    const EchoParse parsed = parse_echo(d.payload(), config_.upstream.address.family());
-    if (!parsed.header) {
-      drop(parsed.error == EchoParseError::truncated ? DropReason::malformed : DropReason::mismatch,
-           d,
-           parsed.error == EchoParseError::truncated
-               ? "invalid ICMP Echo header (missing or truncated)"
-               : "ICMP Echo direction or identity mismatch");
+    const auto header = parse_echo_or_drop(d, config_.upstream.address.family());
+    if (!header) {
       return;
     }
-    const EchoHeader& h = *parsed.header;
+    const EchoHeader& h = *header;
     if (h.kind != EchoKind::reply) {
       drop(DropReason::mismatch, d, "ICMP Echo direction or identity mismatch");
       return;

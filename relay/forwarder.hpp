@@ -14,6 +14,7 @@
 #include "base/clock.hpp"
 #include "base/result.hpp"
 #include "relay/config.hpp"
+#include "relay/icmp_echo.hpp"
 #include "relay/relay_stats.hpp"
 #include "relay/session_table.hpp"
 #include "relay/transport.hpp"
@@ -60,6 +61,8 @@ class Forwarder {
  private:
   enum class Dir : std::uint8_t { none, c2u, u2c };
 
+  // The Echo header at the front of d, or nullopt after counting and logging the drop.
+  std::optional<EchoHeader> parse_echo_or_drop(Datagram& d, IpFamily family);
   void handle_client(Datagram& d, std::size_t i, Clock::TimePoint now);
   void handle_upstream(Datagram& d, std::size_t i, Clock::TimePoint now);
   void drop(DropReason reason, const Datagram& d, std::string_view why);
