@@ -1,6 +1,7 @@
 // PacketRelay: engine and steering set-up, poll threads, demultiplexing, promiscuous mode, stats.
 #include "datapath/packet_relay.hpp"
 
+#include <fmt/format.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -10,6 +11,7 @@
 #include <cstring>
 
 #include "bpf/steering_program.hpp"
+#include "conn/wire/ethernet.hpp"
 #include "datapath/pcap/pcap_engine.hpp"
 
 namespace etherpath::datapath {
@@ -69,6 +71,14 @@ class SteeringAdapter final : public xdp::XskProgram, public Steering {
   Status remove_owned(const VlanStack& vlans, const IpAddress& ip) override {
     EP_TRY_STATUS(present());
     return program_->remove_owned(bpf::OwnedKey{vlans, ip});
+  }
+  Status add_l4(const L4Endpoint& key) override {
+    EP_TRY_STATUS(present());
+    return program_->add_l4(bpf::L4Key{key.vlans, key.address, key.protocol, key.port});
+  }
+  Status remove_l4(const L4Endpoint& key) override {
+    EP_TRY_STATUS(present());
+    return program_->remove_l4(bpf::L4Key{key.vlans, key.address, key.protocol, key.port});
   }
   [[nodiscard]] std::map<std::string, std::uint64_t> counters() const override {
     std::map<std::string, std::uint64_t> out;
@@ -479,6 +489,56 @@ Status PacketRelay::on_batch(const MacAddress& mac, const VlanStack& vlans,
   endpoints_[wire::L2Key::make(mac, vlans, ether_type)] =
       Endpoint{nullptr, static_cast<int>(fast_paths_.size() - 1), vlans};
   return ok();
+}
+
+Status PacketRelay::on_l4_batch(const L4Endpoint& key, BatchFn fn) {
+  const std::uint16_t ether_type =
+      key.address.is_v4() ? wire::kEtherTypeIpv4 : wire::kEtherTypeIpv6;
+  const wire::L2Key l2 = wire::L2Key::make(own_mac_, key.vlans, ether_type);
+  const std::unique_lock lock(registry_mutex_);
+  auto it = endpoints_.find(l2);
+  const bool has_fast_path = it != endpoints_.end() && it->second.fast_path >= 0;
+  if (fn && has_fast_path) {
+    return fail(Errc::already_exists,
+                fmt::format("{}: {} on {} already has a fast path (pass an empty function to add "
+                            "another flow to it)",
+                            ifname_, key.address.is_v4() ? "IPv4" : "IPv6", key.vlans.to_string()));
+  }
+  if (!fn && !has_fast_path) {
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: no fast path for {} on {} to add a flow to", ifname_,
+                            key.address.is_v4() ? "IPv4" : "IPv6", key.vlans.to_string()));
+  }
+  if (std::find(l4_endpoints_.begin(), l4_endpoints_.end(), key) != l4_endpoints_.end()) {
+    return fail(Errc::already_exists,
+                fmt::format("{}: flow {} proto {} port {} is registered already", ifname_,
+                            key.address.to_string(), key.protocol, key.port));
+  }
+  if (steering_) {
+    EP_TRY_STATUS(steering_->add_l4(key));
+  }
+  l4_endpoints_.push_back(key);
+  if (fn) {
+    fast_paths_.push_back(std::move(fn));
+    for (auto& qs : queues_) {
+      qs->staged.resize(fast_paths_.size());
+    }
+    endpoints_[l2] = Endpoint{nullptr, static_cast<int>(fast_paths_.size() - 1), key.vlans};
+  }
+  return ok();
+}
+
+Status PacketRelay::remove_l4(const L4Endpoint& key) {
+  const std::unique_lock lock(registry_mutex_);
+  auto it = std::find(l4_endpoints_.begin(), l4_endpoints_.end(), key);
+  if (it == l4_endpoints_.end()) {
+    return ok();
+  }
+  l4_endpoints_.erase(it);
+  if (!steering_ || stopped()) {
+    return ok();
+  }
+  return steering_->remove_l4(key);
 }
 
 Status PacketRelay::send(ConstBytes frame) {

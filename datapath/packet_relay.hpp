@@ -127,6 +127,15 @@ class PacketRelay {
   // in the batch when fn returns are released.
   Status on_batch(const MacAddress& mac, const VlanStack& vlans, std::uint16_t ether_type,
                   BatchFn fn);
+  // The fast path for flows on the interface's OWN addresses: frames to the own MAC that match
+  // `key` (steered by the program's L4 map) are handed to `fn` in batches like on_batch(); the
+  // rest of the host's traffic stays with the kernel. One fn per (VLAN stack, IP family): the
+  // first flow brings it, further flows pass an empty fn to join it; a second fn is refused.
+  // fn must still check each frame's L4 header: the libpcap engine has no steering and hands it
+  // every frame to the own MAC of that VLAN stack and family (the kernel keeps its copies).
+  Status on_l4_batch(const L4Endpoint& key, BatchFn fn);
+  // Stops steering `key`; the fast path stays until the relay stops.
+  Status remove_l4(const L4Endpoint& key);
 
   // Sends a copy of `frame` (a whole Ethernet frame) on queue 0. The convenience path: one
   // lock and one kick per call.
@@ -211,6 +220,7 @@ class PacketRelay {
   std::vector<Subscription> multicast_;
   std::vector<Subscription> defaults_;
   std::vector<BatchFn> fast_paths_;
+  std::vector<L4Endpoint> l4_endpoints_;  // a handful per relay: a vector is enough
 
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> stopped_{false};

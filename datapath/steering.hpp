@@ -12,6 +12,17 @@
 
 namespace etherpath::datapath {
 
+// A flow on the interface's own MAC (see PacketRelay::on_l4_batch): VLAN stack, destination IP,
+// IP protocol (IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, ...) and destination port, or the ICMP
+// Echo identifier, where 0 matches any identifier.
+struct L4Endpoint {
+  VlanStack vlans;
+  IpAddress address;
+  std::uint8_t protocol = 0;
+  std::uint16_t port = 0;
+  friend bool operator==(const L4Endpoint&, const L4Endpoint&) = default;
+};
+
 // Kept in step with the relay's registrations. The production implementation is
 // bpf::SteeringProgram behind an adapter (packet_relay.cpp); unit tests use a recording fake;
 // the pcap engine has none (it sees copies of everything anyway).
@@ -36,6 +47,10 @@ class Steering {
   // VLAN stack go to user space instead of the kernel.
   virtual Status add_owned(const VlanStack& vlans, const IpAddress& ip) = 0;
   virtual Status remove_owned(const VlanStack& vlans, const IpAddress& ip) = 0;
+  // Frames of this flow, on the interface's own MAC, go to user space; the rest of the host's
+  // traffic stays with the kernel.
+  virtual Status add_l4(const L4Endpoint& key) = 0;
+  virtual Status remove_l4(const L4Endpoint& key) = 0;
   // The program's counters by name ("hit_l2", "pass_unicast_miss", ...), for stats.
   [[nodiscard]] virtual std::map<std::string, std::uint64_t> counters() const = 0;
   // "native XDP, single program (dispatcher refused: EPERM)" and the like.

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -54,6 +55,16 @@ class RecordingSteering final : public Steering {
   }
   Status remove_owned(const VlanStack& v, const IpAddress& ip) override {
     log.push_back("-own " + v.to_string() + " " + ip.to_string());
+    return ok();
+  }
+  Status add_l4(const L4Endpoint& k) override {
+    log.push_back("+l4 " + k.vlans.to_string() + " " + k.address.to_string() + " " +
+                  std::to_string(k.protocol) + " " + std::to_string(k.port));
+    return ok();
+  }
+  Status remove_l4(const L4Endpoint& k) override {
+    log.push_back("-l4 " + k.vlans.to_string() + " " + k.address.to_string() + " " +
+                  std::to_string(k.protocol) + " " + std::to_string(k.port));
     return ok();
   }
   [[nodiscard]] std::map<std::string, std::uint64_t> counters() const override {
@@ -321,6 +332,30 @@ TEST_F(RelayTest, FastPathRewritesAndForwardsInPlace) {
     std::this_thread::sleep_for(1ms);
   }
   EXPECT_EQ(fake_->free_frames(), 1024U);
+}
+
+TEST_F(RelayTest, L4FlowsShareOneFastPathPerFamilyOnTheOwnMac) {
+  open();
+  const IpAddress own = IpAddress::parse("192.0.2.1").value();
+  std::atomic<int> seen{0};
+  auto fn = [&](std::size_t /*q*/, FrameBatch& b) { seen += static_cast<int>(b.size()); };
+  ASSERT_TRUE(relay_->on_l4_batch({{}, own, 17, 53}, fn));
+  // A second flow joins with an empty function; a second function is refused, so is a repeat.
+  ASSERT_TRUE(relay_->on_l4_batch({{}, own, 17, 5353}, nullptr));
+  EXPECT_FALSE(relay_->on_l4_batch({{}, own, 17, 67}, fn));
+  EXPECT_FALSE(relay_->on_l4_batch({{}, own, 17, 53}, nullptr));
+  // IPv6 has no fast path yet: joining it is an error.
+  EXPECT_FALSE(relay_->on_l4_batch({{}, IpAddress::parse("2001:db8::1").value(), 17, 53}, nullptr));
+  // The own MAC's IPv4 frames reach fn (steering chose them); other MACs are misses.
+  fake_->inject(0, frame(kOwn, kPeer, {}, 0x0800));
+  fake_->inject(0, frame(kHost, kPeer, {}, 0x0800));
+  settle(2);
+  EXPECT_EQ(seen.load(), 1);
+  EXPECT_EQ(relay_->stats().rx_miss, 1U);
+  ASSERT_TRUE(relay_->remove_l4({{}, own, 17, 5353}));
+  EXPECT_EQ(steering_->log,
+            (std::vector<std::string>{"+l4  192.0.2.1 17 53", "+l4  192.0.2.1 17 5353",
+                                      "-l4  192.0.2.1 17 5353"}));
 }
 
 TEST_F(RelayTest, ReadAfterStopSaysRelayStopped) {
