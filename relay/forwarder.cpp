@@ -101,6 +101,9 @@ Session* Forwarder::open_session(const IpEndpoint& key, const Datagram& d, Clock
     }
     return nullptr;
   }
+  if (table_.empty() && lock_resolver_ != nullptr) {
+    reresolve_on_lock();
+  }
   auto port = take_upstream_port();
   if (!port) {
     ++stats_.drops[static_cast<std::size_t>(DropReason::upstream_open)];
@@ -439,10 +442,11 @@ void Forwarder::apply_requests() {
   if (listen && *listen != config_.listen) {
     // A new listener address: the clients of the old one cannot reach us any more.
     if (auto st = transport_.rebind_listener(*listen); !st) {
-      log(LogLevel::warn, fmt::format("re-resolve: cannot move the listener to {}: {}",
+      log(LogLevel::warn, fmt::format("Periodic re-resolve: cannot move the listener to {}: {}",
                                       listen->to_string(), st.error().message()));
     } else {
-      log(LogLevel::info, fmt::format("re-resolve: listener moved to {}", listen->to_string()));
+      log(LogLevel::info,
+          fmt::format("Periodic re-resolve: listener moved to {}", listen->to_string()));
       config_.listen = *listen;
       std::array<Session*, 64> all{};
       while (!table_.empty()) {
@@ -459,32 +463,58 @@ void Forwarder::apply_requests() {
     }
   }
   if (upstream && *upstream != config_.upstream) {
-    log(LogLevel::info, fmt::format("re-resolve: upstream {} -> {}", config_.upstream.to_string(),
-                                    upstream->to_string()));
-    config_.upstream = *upstream;
-    stats_.upstream = *upstream;
-    // Reopen every upstream port towards the new address (a family change needs new sockets).
-    if (spare_) {
-      transport_.close_upstream(spare_->port);
-      spare_.reset();
+    change_upstream(*upstream, "Periodic re-resolve");
+  }
+}
+
+void Forwarder::reresolve_upstream_on_lock(Resolver& resolver, std::string host) {
+  lock_resolver_ = &resolver;
+  upstream_host_ = std::move(host);
+}
+
+void Forwarder::reresolve_on_lock() {
+  auto ip = lock_resolver_->resolve(upstream_host_, "--there");
+  if (!ip) {
+    // pkthere keeps the address it has and forwards there; we also say why.
+    log(LogLevel::warn, fmt::format("Re-resolve on lock: {}", ip.error().context()));
+    return;
+  }
+  // pkthere compares addresses only: the port (or echo id) is --there's, fixed.
+  const IpEndpoint fresh{*ip, config_.upstream.port};
+  if (fresh != config_.upstream) {
+    change_upstream(fresh, "Re-resolved");
+  }
+}
+
+void Forwarder::change_upstream(const IpEndpoint& upstream, std::string_view context) {
+  const bool family_changed = upstream.address.family() != config_.upstream.address.family();
+  log(LogLevel::info,
+      fmt::format("{}: upstream {} -> {}{}", context, config_.upstream.to_string(),
+                  upstream.to_string(),
+                  family_changed ? " (family changed; upstream socket swapped)" : ""));
+  config_.upstream = upstream;
+  stats_.upstream = upstream;
+  // Reopen every upstream port towards the new address (a family change needs new sockets).
+  if (spare_) {
+    transport_.close_upstream(spare_->port);
+    spare_.reset();
+  }
+  table_.for_each([&](Session& s) {
+    const UpstreamPort old = s.upstream;
+    table_.unbind_upstream(s, upstream_icmp());
+    transport_.close_upstream(old.port);
+    auto port = transport_.open_upstream(config_.upstream, old.echo_id);
+    if (port) {
+      table_.bind_upstream(s, *port, upstream_icmp());
+    } else {
+      log(LogLevel::warn,
+          fmt::format("{}: cannot reopen the upstream port: {}", context, port.error().message()));
+      s.last_seen = Clock::TimePoint{};  // expires at this tick (periodic) or the next
     }
-    table_.for_each([&](Session& s) {
-      const UpstreamPort old = s.upstream;
-      table_.unbind_upstream(s, upstream_icmp());
-      transport_.close_upstream(old.port);
-      auto port = transport_.open_upstream(config_.upstream, old.echo_id);
-      if (port) {
-        table_.bind_upstream(s, *port, upstream_icmp());
-      } else {
-        log(LogLevel::warn,
-            fmt::format("re-resolve: cannot reopen the upstream port: {}", port.error().message()));
-        s.last_seen = Clock::TimePoint{};  // expires at this tick's end
-      }
-    });
-    if (table_.empty()) {
-      if (auto port = transport_.open_upstream(config_.upstream, config_.upstream.port)) {
-        spare_ = *port;
-      }
+  });
+  if (table_.empty()) {
+    if (auto port = transport_.open_upstream(config_.upstream, config_.upstream.port)) {
+      spare_ = *port;
     }
   }
 }

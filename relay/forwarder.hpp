@@ -16,6 +16,7 @@
 #include "relay/config.hpp"
 #include "relay/icmp_echo.hpp"
 #include "relay/relay_stats.hpp"
+#include "relay/resolver.hpp"
 #include "relay/session_table.hpp"
 #include "relay/transport.hpp"
 
@@ -56,6 +57,13 @@ class Forwarder {
   // Thread-safe: the listener moved (re-resolve listen); sessions are cleared at the next tick.
   void request_listener(const IpEndpoint& listen);
 
+  // pkthere re-resolves --there when a client locks it (reresolve mode upstream or both, whatever
+  // --reresolve-secs says), before the client's first datagram is forwarded, so that a relock
+  // after a long idle spell goes to where the name points now. With --max-sessions N it happens
+  // when a session opens in an empty table. `host` is --there's host text (an IP literal costs
+  // no lookup); a DNS lookup blocks this worker while it serves no client. Call before poll().
+  void reresolve_upstream_on_lock(Resolver& resolver, std::string host);
+
   static constexpr std::chrono::milliseconds kTick{100};
 
  private:
@@ -72,6 +80,9 @@ class Forwarder {
   void end_session(Session& s, std::string_view why);
   Outcome tick(Clock::TimePoint now);
   void apply_requests();
+  void reresolve_on_lock();
+  // Moves every upstream port to `upstream`; `context` starts the log line ("Re-resolved").
+  void change_upstream(const IpEndpoint& upstream, std::string_view context);
   void log(LogLevel level, const std::string& line) const;
 
   [[nodiscard]] bool upstream_icmp() const { return config_.upstream_proto == Proto::icmp; }
@@ -85,6 +96,8 @@ class Forwarder {
   LogSink log_;
   SessionTable table_;
   std::optional<UpstreamPort> spare_;  // an open upstream port no session holds
+  Resolver* lock_resolver_ = nullptr;  // set: re-resolve upstream_host_ when a client locks
+  std::string upstream_host_;
 
   DatagramBatch batch_;
   std::array<Dir, DatagramBatch::kMaxBatch> dir_{};

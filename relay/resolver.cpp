@@ -1,4 +1,4 @@
-// resolve_host: getaddrinfo for --there names, literals without a lookup.
+// resolve_host and SystemResolver: getaddrinfo for --there names, literals without a lookup.
 #include "relay/resolver.hpp"
 
 #include <fmt/format.h>
@@ -28,6 +28,11 @@ Result<IpAddress> resolve_host(const std::string& host, std::string_view flag) {
                                              ep.error().message()));
   }
   return ep->address;
+}
+
+SystemResolver& SystemResolver::instance() {
+  static SystemResolver resolver;
+  return resolver;
 }
 
 }  // namespace etherpath::relay

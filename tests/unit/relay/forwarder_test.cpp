@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "relay/icmp_echo.hpp"
+#include "tests/unit/relay/fake_resolver.hpp"
 #include "tests/unit/relay/fake_transport.hpp"
 
 namespace etherpath::relay {
@@ -16,6 +17,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::FakeResolver;
 using testing::FakeTransport;
 using testing::to_bytes;
 
@@ -434,6 +436,151 @@ TEST(Forwarder, ReresolveMovesUpstream) {
   h.poll();
   EXPECT_EQ(h.transport.sent.back().peer, ep("127.0.0.2:53"));
   EXPECT_EQ(h.transport.open_ports.at(h.transport.sent.back().port), ep("127.0.0.2:53"));
+}
+
+// pkthere re-resolves --there when a client locks (seed-systems.md §2.2), before forwarding the
+// client's first datagram; not on later datagrams of the same lock.
+TEST(Forwarder, ReresolvesUpstreamOnLock) {
+  auto c = udp_config();
+  c.connected = false;  // so that the old upstream's late replies reach the address check
+  Harness h(c);
+  FakeResolver resolver;
+  resolver.names["dns.test"] = IpAddress::parse("127.0.0.2").value();
+  h.forwarder->reresolve_upstream_on_lock(resolver, "dns.test");
+  ASSERT_EQ(h.transport.open_ports.size(), 1U);  // start() opened towards the first address
+  EXPECT_EQ(h.transport.open_ports.begin()->second, kUpstream);
+  EXPECT_TRUE(resolver.queries.empty());  // nothing is resolved before a client locks
+
+  h.transport.deliver(kListenerPort, kClientA, to_bytes("first"));
+  h.transport.deliver(kListenerPort, kClientA, to_bytes("second"));
+  h.poll();
+  EXPECT_EQ(resolver.queries, std::vector<std::string>{"dns.test"});
+  EXPECT_TRUE(h.logged("Re-resolved: upstream 127.0.0.1:53 -> 127.0.0.2:53"));
+  ASSERT_EQ(h.transport.sent.size(), 2U);
+  for (const auto& w : h.transport.sent) {
+    EXPECT_EQ(w.peer, ep("127.0.0.2:53"));
+    EXPECT_EQ(h.transport.open_ports.at(w.port), ep("127.0.0.2:53"));
+  }
+  EXPECT_EQ(h.transport.closed, std::vector<PortId>{1});  // the port towards the old address
+  EXPECT_EQ(h.transport.open_ports.size(), 1U);
+  EXPECT_EQ(h.forwarder->snapshot().upstream, ep("127.0.0.2:53"));
+
+  // Replies: from the new address they pass; a late one from the old address is a wrong peer.
+  const PortId port = h.transport.sent[0].port;
+  h.transport.deliver(port, ep("127.0.0.2:53"), to_bytes("reply"));
+  h.transport.deliver(port, kUpstream, to_bytes("stale"));
+  h.poll();
+  ASSERT_EQ(h.transport.sent.size(), 3U);
+  EXPECT_EQ(h.transport.sent[2].text(), "reply");
+  EXPECT_EQ(h.transport.sent[2].peer, kClientA);
+  EXPECT_EQ(h.forwarder->snapshot().drops_of(DropReason::wrong_upstream), 1U);
+
+  // More datagrams of the same lock: no lookup.
+  h.transport.deliver(kListenerPort, kClientA, to_bytes("third"));
+  h.poll();
+  EXPECT_EQ(resolver.queries.size(), 1U);
+
+  // The name moves while the client idles out; the next lock follows it.
+  resolver.names["dns.test"] = IpAddress::parse("127.0.0.3").value();
+  h.idle(seconds(11));
+  ASSERT_TRUE(h.forwarder->sessions().empty());
+  EXPECT_EQ(resolver.queries.size(), 1U);  // a drop timeout does not resolve
+  h.transport.deliver(kListenerPort, kClientB, to_bytes("relock"));
+  h.poll();
+  EXPECT_EQ(resolver.queries.size(), 2U);
+  EXPECT_TRUE(h.logged("Re-resolved: upstream 127.0.0.2:53 -> 127.0.0.3:53"));
+  EXPECT_EQ(h.transport.sent.back().text(), "relock");
+  EXPECT_EQ(h.transport.sent.back().peer, ep("127.0.0.3:53"));
+  EXPECT_EQ(h.transport.open_ports.at(h.transport.sent.back().port), ep("127.0.0.3:53"));
+  EXPECT_EQ(h.transport.open_ports.size(), 1U);
+}
+
+TEST(Forwarder, LockReresolveToSameAddressKeepsThePort) {
+  Harness h(udp_config());
+  FakeResolver resolver;
+  resolver.names["dns.test"] = kUpstream.address;
+  h.forwarder->reresolve_upstream_on_lock(resolver, "dns.test");
+  h.transport.deliver(kListenerPort, kClientA, to_bytes("a"));
+  h.poll();
+  EXPECT_EQ(resolver.queries.size(), 1U);
+  ASSERT_EQ(h.transport.sent.size(), 1U);
+  EXPECT_EQ(h.transport.sent[0].port, 1U);
+  EXPECT_EQ(h.transport.sent[0].peer, kUpstream);
+  EXPECT_TRUE(h.transport.closed.empty());
+  EXPECT_FALSE(h.logged("Re-resolved"));
+}
+
+TEST(Forwarder, LockReresolveFailureKeepsTheOldAddress) {
+  Harness h(udp_config());
+  FakeResolver resolver;  // knows no names
+  h.forwarder->reresolve_upstream_on_lock(resolver, "gone.test");
+  h.transport.deliver(kListenerPort, kClientA, to_bytes("a"));
+  h.poll();
+  ASSERT_EQ(h.transport.sent.size(), 1U);
+  EXPECT_EQ(h.transport.sent[0].peer, kUpstream);
+  EXPECT_EQ(h.forwarder->sessions().size(), 1U);
+  EXPECT_TRUE(h.logged("Re-resolve on lock: --there: failed to parse and resolve 'gone.test'"));
+}
+
+TEST(Forwarder, LockReresolveAcrossFamilies) {
+  Harness h(udp_config());
+  FakeResolver resolver;
+  resolver.names["dns.test"] = IpAddress::parse("::1").value();
+  h.forwarder->reresolve_upstream_on_lock(resolver, "dns.test");
+  h.transport.deliver(kListenerPort, kClientA, to_bytes("to-v6"));
+  h.poll();
+  EXPECT_TRUE(h.logged(
+      "Re-resolved: upstream 127.0.0.1:53 -> [::1]:53 (family changed; upstream socket swapped)"));
+  ASSERT_EQ(h.transport.sent.size(), 1U);
+  EXPECT_EQ(h.transport.sent[0].peer, ep("[::1]:53"));
+  EXPECT_EQ(h.transport.open_ports.at(h.transport.sent[0].port), ep("[::1]:53"));
+  // The reply comes back over v6 and leaves to the v4 client.
+  h.transport.deliver(h.transport.sent[0].port, ep("[::1]:53"), to_bytes("from-v6"));
+  h.poll();
+  ASSERT_EQ(h.transport.sent.size(), 2U);
+  EXPECT_EQ(h.transport.sent[1].peer, kClientA);
+}
+
+TEST(Forwarder, LockReresolveKeepsTheIcmpEchoId) {
+  auto c = udp_config();
+  c.upstream_proto = Proto::icmp;
+  c.upstream = ep("127.0.0.1:4321");
+  Harness h(c);
+  FakeResolver resolver;
+  resolver.names["ping.test"] = IpAddress::parse("127.0.0.9").value();
+  h.forwarder->reresolve_upstream_on_lock(resolver, "ping.test");
+  h.transport.deliver(kListenerPort, kClientA, to_bytes("ping"));
+  h.poll();
+  ASSERT_EQ(h.transport.sent.size(), 1U);
+  EXPECT_EQ(h.transport.sent[0].peer, ep("127.0.0.9:0"));
+  const auto parsed = parse_echo(h.transport.sent[0].bytes, IpFamily::v4);
+  ASSERT_TRUE(parsed.header);
+  EXPECT_EQ(parsed.header->id, 4321);  // --there's echo id is asked for again
+}
+
+// With N sessions the lookup happens when a session opens in an empty table, not per session.
+TEST(Forwarder, MultiSessionReresolvesOnlyWhenIdle) {
+  auto c = udp_config();
+  c.max_sessions = 4;
+  Harness h(c);
+  FakeResolver resolver;
+  resolver.names["dns.test"] = IpAddress::parse("127.0.0.2").value();
+  h.forwarder->reresolve_upstream_on_lock(resolver, "dns.test");
+  h.transport.deliver(kListenerPort, kClientA, to_bytes("a"));
+  h.poll();
+  resolver.names["dns.test"] = IpAddress::parse("127.0.0.3").value();
+  h.transport.deliver(kListenerPort, kClientB, to_bytes("b"));
+  h.poll();
+  EXPECT_EQ(resolver.queries.size(), 1U);
+  ASSERT_EQ(h.transport.sent.size(), 2U);
+  EXPECT_EQ(h.transport.sent[0].peer, ep("127.0.0.2:53"));
+  EXPECT_EQ(h.transport.sent[1].peer, ep("127.0.0.2:53"));
+  h.idle(seconds(11));
+  ASSERT_TRUE(h.forwarder->sessions().empty());
+  h.transport.deliver(kListenerPort, kClientC, to_bytes("c"));
+  h.poll();
+  EXPECT_EQ(resolver.queries.size(), 2U);
+  EXPECT_EQ(h.transport.sent.back().peer, ep("127.0.0.3:53"));
 }
 
 }  // namespace
