@@ -1,0 +1,63 @@
+// EmulatedPinger: echoes from a host that no OS interface has (its own MAC, VLAN stack and
+// address) over a PacketRelay: ARP/NDP by conn::Neighbor, frames through a conn::EtherConn. It
+// also behaves as a host while it pings: it answers ARP/NDP and echo requests for its address.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/mac_address.hpp"
+#include "base/vlan.hpp"
+#include "conn/ether_conn.hpp"
+#include "conn/neighbor.hpp"
+#include "datapath/packet_relay.hpp"
+#include "tools/etherpath-ping/pinger.hpp"
+
+namespace etherpath::ping {
+
+struct EmulatedPingerOptions {
+  std::string iface;
+  MacAddress mac;
+  VlanStack vlans;
+  IpAddress source;
+  IpAddress destination;
+  std::optional<IpAddress> gateway;  // the next hop for everything, when the target is not on-link
+  std::uint16_t identifier = 0;
+  std::uint8_t ttl = 64;
+  datapath::EngineKind engine = datapath::EngineKind::xdp;
+  datapath::xdp::XdpMode xdp_mode = datapath::xdp::XdpMode::automatic;
+  std::chrono::milliseconds resolve_timeout{3000};
+};
+
+class EmulatedPinger final : public Pinger {
+ public:
+  // Opens the relay on the interface (in the calling thread's namespace) and the host on it.
+  static Result<std::unique_ptr<EmulatedPinger>> open(const EmulatedPingerOptions& options);
+  ~EmulatedPinger() override;
+
+  Status send(std::uint16_t sequence, ConstBytes data) override;
+  Result<std::optional<EchoEvent>> receive(std::chrono::milliseconds timeout) override;
+  [[nodiscard]] std::string describe() const override;
+
+ private:
+  static constexpr std::size_t kMaxFrame = 9216;
+  explicit EmulatedPinger(EmulatedPingerOptions options) : options_(std::move(options)) {}
+  // Reads one frame: answers what a host answers, queues what concerns our echoes.
+  Status read_one(std::chrono::milliseconds timeout);
+  Status send_icmp(const IpAddress& to, const MacAddress& dst_mac, std::uint8_t type,
+                   std::uint16_t id, std::uint16_t seq, ConstBytes data);
+
+  EmulatedPingerOptions options_;
+  // Destroyed in reverse: the host's registrations go before the relay.
+  std::unique_ptr<datapath::PacketRelay> relay_;
+  std::unique_ptr<conn::Neighbor> neighbor_;
+  std::unique_ptr<conn::EtherConn> conn_;
+  bool owned_ = false;
+  std::deque<EchoEvent> pending_;
+  std::unique_ptr<std::array<std::byte, kMaxFrame + 14>> rx_;
+  std::unique_ptr<std::array<std::byte, kMaxFrame>> tx_;
+};
+
+}  // namespace etherpath::ping
