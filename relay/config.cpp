@@ -258,14 +258,14 @@ Result<PkthereOptions> validate_options(const RawOptions& raw) {
   if (o.engine == EngineKind::automatic) {
     o.engine = o.iface ? EngineKind::xdp : EngineKind::socket;
   }
-  EP_TRY(auto there_iface, single(raw.there_iface, "--there-iface"));
-  EP_TRY(auto queues, number_flag(raw.queues, "--queues", 1, 1, 256));
+  EP_TRY(o.there_iface, single(raw.there_iface, "--there-iface"));
+  EP_TRY(auto queues, number_flag(raw.queues, "--queues", 0, 1, 256));
   EP_TRY(auto xdp_mode, single(raw.xdp_mode, "--xdp-mode"));
   EP_TRY(auto next_hop, single(raw.next_hop_mac, "--next-hop-mac"));
   if (o.engine == EngineKind::socket) {
     // The datapath flags mean nothing to kernel sockets; refuse rather than ignore them.
     const char* flag = o.iface               ? "--iface"
-                       : there_iface         ? "--there-iface"
+                       : o.there_iface       ? "--there-iface"
                        : !raw.queues.empty() ? "--queues"
                        : xdp_mode            ? "--xdp-mode"
                        : next_hop            ? "--next-hop-mac"
@@ -273,8 +273,37 @@ Result<PkthereOptions> validate_options(const RawOptions& raw) {
     if (flag != nullptr) {
       return bad(fmt::format("{} needs --engine xdp or pcap, not socket", flag));
     }
+  } else {
+    const char* name = o.engine == EngineKind::xdp ? "xdp" : "pcap";
+    if (!o.iface) {
+      return bad(fmt::format("--engine {} needs --iface (the client-side interface)", name));
+    }
+    if (!raw.workers.empty() && o.workers > 1) {
+      return bad(
+          fmt::format("--workers needs --engine socket (--engine {} polls every queue in "
+                      "one thread)",
+                      name));
+    }
+    if (o.engine == EngineKind::pcap && (xdp_mode || !raw.queues.empty())) {
+      return bad(
+          fmt::format("{} needs --engine xdp, not pcap", xdp_mode ? "--xdp-mode" : "--queues"));
+    }
   }
-  (void)queues;
+  o.queues = static_cast<unsigned>(queues);
+  if (xdp_mode) {
+    const std::string v = lower(*xdp_mode);
+    if (v != "auto" && v != "zc" && v != "copy" && v != "skb") {
+      return bad(fmt::format("--xdp-mode must be auto|zc|copy|skb (got '{}')", *xdp_mode));
+    }
+    o.xdp_mode = v;
+  }
+  if (next_hop) {
+    auto mac = MacAddress::parse(*next_hop);
+    if (!mac) {
+      return bad(fmt::format("--next-hop-mac: invalid MAC address '{}'", *next_hop));
+    }
+    o.next_hop_mac = *mac;
+  }
 
   EP_TRY(auto sessions, number_flag(raw.max_sessions, "--max-sessions", 1, 1, 65535));
   o.max_sessions = static_cast<std::uint32_t>(sessions);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/ip_address.hpp"
+#include "base/mac_address.hpp"
 #include "base/result.hpp"
 
 namespace etherpath::relay {
@@ -86,6 +87,10 @@ struct PkthereOptions {
   DebugFlags debug;
   EngineKind engine = EngineKind::automatic;
   std::optional<std::string> iface;
+  std::optional<std::string> there_iface;  // the upstream's interface when not --iface
+  unsigned queues = 0;                     // the datapath's queues 0..N-1; 0 = all of them
+  std::string xdp_mode = "auto";           // auto|zc|copy|skb
+  std::optional<MacAddress> next_hop_mac;  // else looked up in the kernel's tables
   std::uint32_t max_sessions = 1;
   std::chrono::milliseconds echo_timeout{5000};
 };

@@ -17,7 +17,10 @@
 #include <CLI/CLI.hpp>
 
 #include "base/clock.hpp"
+#include "datapath/netlink/next_hop.hpp"
+#include "datapath/packet_relay.hpp"
 #include "relay/config.hpp"
+#include "relay/datapath_transport.hpp"
 #include "relay/forwarder.hpp"
 #include "relay/resolver.hpp"
 #include "relay/socket_transport.hpp"
@@ -95,12 +98,22 @@ Parsed parse_command_line(int argc, char** argv) {
   opt("--group", r.group, "and to GROUP");
   opt("--debug", r.debug, "no-connect|log-drops|log-handles|fast-stats (repeatable, comma list)")
       ->delimiter(',');
-  opt("--engine", r.engine, "auto|socket|xdp|pcap (default auto: xdp with --iface, else socket)");
-  opt("--iface", r.iface, "interface for the xdp/pcap engines");
-  opt("--there-iface", r.there_iface, "upstream interface for the xdp/pcap engines");
-  opt("--queues", r.queues, "queues for the xdp engine");
-  opt("--xdp-mode", r.xdp_mode, "auto|zc|copy|skb");
-  opt("--next-hop-mac", r.next_hop_mac, "upstream next-hop MAC for the xdp/pcap engines");
+  opt("--engine", r.engine,
+      "auto|socket|xdp|pcap (default auto: xdp with --iface, else socket). xdp: AF_XDP, only "
+      "our UDP ports and echo ids are steered to pkthere, the host keeps the rest. pcap: libpcap "
+      "sees copies, the kernel still gets every frame: UDP ports are reserved with kernel sockets "
+      "(so it sends no port-unreachable), and an ICMP listener needs "
+      "net.ipv4.icmp_echo_ignore_all=1 (or the kernel answers the pings too)");
+  opt("--iface", r.iface,
+      "client-side interface for the xdp/pcap engines; --here must be one of its addresses");
+  opt("--there-iface", r.there_iface,
+      "upstream-side interface for the xdp/pcap engines (default --iface); xdp shares one UMEM "
+      "across both, so frames are forwarded without a copy");
+  opt("--queues", r.queues, "xdp: use the interface's queues 0..N-1 (default all)");
+  opt("--xdp-mode", r.xdp_mode, "auto|zc|copy|skb (default auto: the fastest that works)");
+  opt("--next-hop-mac", r.next_hop_mac,
+      "the upstream's next-hop MAC for the xdp/pcap engines (default: the kernel's route and "
+      "neighbour tables)");
   opt("--max-sessions", r.max_sessions,
       "clients served at once (default 1 = the single-client lock)");
   opt("--echo-timeout-ms", r.echo_timeout_ms,
@@ -151,12 +164,110 @@ std::vector<int> needed_capabilities(const relay::PkthereOptions& o, const IpEnd
 }
 
 struct Worker {
-  std::unique_ptr<relay::SocketTransport> transport;
+  std::unique_ptr<relay::Transport> transport;  // null when the datapath's is used
   std::unique_ptr<relay::Forwarder> forwarder;
   std::thread thread;
   std::atomic<bool> finished{false};
   std::optional<Error> error;
   relay::Outcome outcome = relay::Outcome::running;
+};
+
+// The xdp/pcap engines: PacketRelays on --iface (and --there-iface) driven by one
+// DatapathTransport from the forwarder's thread.
+struct Datapath {
+  std::unique_ptr<datapath::PacketRelay> client;    // destroyed last: the other shares its UMEM
+  std::unique_ptr<datapath::PacketRelay> upstream;  // null when the upstream is on --iface too
+  std::unique_ptr<relay::DatapathTransport> transport;
+  MacAddress next_hop;
+
+  ~Datapath() {
+    transport.reset();  // before the relays it borrows
+    upstream.reset();
+    client.reset();
+  }
+
+  static bool wanted(const relay::PkthereOptions& o) {
+    return o.engine == relay::EngineKind::xdp || o.engine == relay::EngineKind::pcap;
+  }
+  static std::string engine_name(const relay::PkthereOptions& o) {
+    return o.engine == relay::EngineKind::xdp    ? "xdp"
+           : o.engine == relay::EngineKind::pcap ? "pcap"
+                                                 : "socket";
+  }
+  [[nodiscard]] datapath::PacketRelay& upstream_relay() const {
+    return upstream ? *upstream : *client;
+  }
+
+  Status open(const relay::PkthereOptions& o, const IpEndpoint& here, const IpEndpoint& there) {
+    datapath::RelayOptions ro;
+    ro.engine =
+        o.engine == relay::EngineKind::xdp ? datapath::EngineKind::xdp : datapath::EngineKind::pcap;
+    EP_TRY(ro.xdp_mode, datapath::xdp::parse_xdp_mode(o.xdp_mode));
+    for (unsigned q = 0; q < o.queues; ++q) {
+      ro.queues.push_back(q);
+    }
+    ro.own_threads = false;  // the forwarder's thread polls, run to completion
+    EP_TRY(client, datapath::PacketRelay::open(*o.iface, ro));
+    if (o.there_iface && *o.there_iface != *o.iface) {
+      if (ro.engine == datapath::EngineKind::xdp) {
+        ro.share_umem_with = client.get();
+      }
+      EP_TRY(upstream, datapath::PacketRelay::open(*o.there_iface, ro));
+    }
+    if (o.next_hop_mac) {
+      next_hop = *o.next_hop_mac;
+    } else {
+      // The kernel's route and neighbour tables, resolving now (as root) when the entry is
+      // missing; the MAC then stays fixed for the run.
+      EP_TRY(next_hop, datapath::netlink::resolve_next_hop(upstream_relay().ifname(), there.address,
+                                                           std::chrono::milliseconds(3000)));
+    }
+    relay::DatapathTransportOptions to;
+    to.listen_proto = o.here.proto;
+    to.listen = here;
+    to.upstream_proto = o.there.proto;
+    to.upstream = there;
+    to.next_hop_mac = next_hop;
+    to.connected = !o.debug.no_connect;
+    EP_TRY(transport, relay::DatapathTransport::open(to, *client, upstream_relay()));
+    return ok();
+  }
+
+  [[nodiscard]] std::string describe() const {
+    const datapath::PacketRelay& u = upstream_relay();
+    std::string line =
+        fmt::format("Engine: {} on {} (mode {}, steering: {})", client->engine_kind(),
+                    client->ifname(), client->mode(), client->steering_description());
+    line += fmt::format("; upstream via {} from {}, next hop {}", u.ifname(),
+                        transport->upstream_local().to_string(), next_hop.to_string());
+    return line;
+  }
+
+  // AF_XDP after --user: the program must still be detached at exit (netlink: CAP_NET_ADMIN;
+  // libxdp and map updates for new upstream ports: CAP_BPF, CAP_SYS_ADMIN on older kernels).
+  [[nodiscard]] static std::vector<int> needed_capabilities(const relay::PkthereOptions& o) {
+    if (o.engine != relay::EngineKind::xdp) {
+      return {};
+    }
+    return {CAP_NET_ADMIN, CAP_BPF, CAP_SYS_ADMIN, CAP_NET_RAW};
+  }
+
+  void add_stats(nlohmann::json& j) const {
+    if (!transport) {
+      return;
+    }
+    const nlohmann::json t = transport->stats_json();
+    j["drops_malformed_frames"] = t["malformed_total"];
+    j["datapath"] = t;
+    j["xdp_mode"] = client->engine_kind() == "xdp" ? client->mode() : std::string("none");
+    j["steering_attach"] = client->steering_description();
+    nlohmann::json ifs = nlohmann::json::array();
+    ifs.push_back(client->stats_json());
+    if (upstream) {
+      ifs.push_back(upstream->stats_json());
+    }
+    j["interfaces"] = ifs;
+  }
 };
 
 int run(int argc, char** argv) {
@@ -169,12 +280,6 @@ int run(int argc, char** argv) {
     return usage_error(validated.error().context());
   }
   const relay::PkthereOptions o = std::move(validated).value();
-  if (o.engine == relay::EngineKind::xdp || o.engine == relay::EngineKind::pcap) {
-    return usage_error(fmt::format(
-        "--engine {}: not yet available in this build (the AF_XDP/libpcap engines come with "
-        "the datapath); use --engine socket",
-        o.engine == relay::EngineKind::xdp ? "xdp" : "pcap"));
-  }
   auto here_ip = relay::resolve_host(o.here.host, "--here");
   if (!here_ip) {
     return usage_error(here_ip.error().context());
@@ -209,9 +314,39 @@ int run(int argc, char** argv) {
   const auto started = clock.now();
 
   // Sockets first (the raw ICMP listener and upstream need root), privileges dropped after.
+  // The datapath's relays outlive the workers (their transports borrow them).
+  Datapath dp;
   std::vector<std::unique_ptr<Worker>> workers;
   IpEndpoint bound = here;
-  for (unsigned w = 0; w < o.workers; ++w) {
+  relay::ForwarderConfig fc;
+  fc.listen_proto = o.here.proto;
+  fc.upstream_proto = o.there.proto;
+  fc.upstream = there;
+  fc.timeout = o.timeout;
+  fc.on_timeout = o.on_timeout;
+  fc.max_payload = o.max_payload;
+  fc.max_sessions = o.max_sessions;
+  fc.echo_timeout = o.echo_timeout;
+  fc.log_drops = o.debug.log_drops;
+  fc.connected = !o.debug.no_connect;
+  std::string engine_line;
+  if (dp.wanted(o)) {
+    if (auto st = dp.open(o, here, there); !st) {
+      fmt::print(stderr, "[ERROR] {}\n", st.error().message());
+      return kExitRuntime;
+    }
+    bound = dp.transport->listen_address();
+    fc.listen = bound;
+    auto worker = std::make_unique<Worker>();
+    worker->forwarder = std::make_unique<relay::Forwarder>(fc, *dp.transport, clock, sink);
+    if (auto st = worker->forwarder->start(); !st) {
+      fmt::print(stderr, "[ERROR] --there {}: {}\n", o.there.to_string(), st.error().message());
+      return kExitRuntime;
+    }
+    workers.push_back(std::move(worker));
+    engine_line = dp.describe();
+  }
+  for (unsigned w = 0; w < o.workers && !dp.wanted(o); ++w) {
     relay::SocketTransportOptions so;
     so.listen_proto = o.here.proto;
     so.listen = w == 0 ? here : bound;  // later workers join the first one's (ephemeral) port
@@ -230,19 +365,9 @@ int run(int argc, char** argv) {
     if (w == 0) {
       bound = (*transport)->listen_address();
     }
-    relay::ForwarderConfig fc;
-    fc.listen_proto = o.here.proto;
     fc.listen = bound;
-    fc.upstream_proto = o.there.proto;
-    fc.upstream = there;
-    fc.timeout = o.timeout;
-    fc.on_timeout = o.on_timeout;
-    fc.max_payload = o.max_payload;
-    fc.max_sessions = o.max_sessions;
-    fc.echo_timeout = o.echo_timeout;
-    fc.log_drops = o.debug.log_drops;
-    fc.connected = !o.debug.no_connect;
     auto worker = std::make_unique<Worker>();
+    auto* socket_transport = transport->get();
     worker->transport = std::move(transport).value();
     worker->forwarder = std::make_unique<relay::Forwarder>(fc, *worker->transport, clock, sink);
     if (auto st = worker->forwarder->start(); !st) {
@@ -254,8 +379,12 @@ int run(int argc, char** argv) {
           LogLevel::debug,
           fmt::format("worker {}: listener {} bound, upstream socket {}, echo ids from {} "
                       "step {}",
-                      w, endpoint_text(o.here.proto, bound), worker->transport->upstream_kind(),
+                      w, endpoint_text(o.here.proto, bound), socket_transport->upstream_kind(),
                       so.echo_id_offset, so.echo_id_step));
+    }
+    if (w == 0) {
+      engine_line =
+          fmt::format("Engine: socket, upstream socket: {}", socket_transport->upstream_kind());
     }
     workers.push_back(std::move(worker));
   }
@@ -265,18 +394,17 @@ int run(int argc, char** argv) {
                           endpoint_text(o.here.proto, bound), endpoint_text(o.there.proto, there)));
   logger.line(LogLevel::info, fmt::format("Timeout: {}s, on-timeout: {}", o.timeout.count(),
                                           relay::to_string(o.on_timeout)));
-  logger.line(LogLevel::info, fmt::format("Workers: {}", o.workers));
+  logger.line(LogLevel::info, fmt::format("Workers: {}", workers.size()));
   logger.line(LogLevel::info, fmt::format("Max sessions: {}", o.max_sessions));
   logger.line(LogLevel::info,
               fmt::format("Re-resolve every: {}s (0=disabled)", o.reresolve_every.count()));
-  logger.line(LogLevel::info, fmt::format("Engine: socket, upstream socket: {}",
-                                          workers[0]->transport->upstream_kind()));
+  logger.line(LogLevel::info, engine_line);
 
   if (o.user || o.group) {
     if (!root) {
       logger.line(LogLevel::warn, "--user/--group ignored: not running as root");
     } else {
-      const auto caps = needed_capabilities(o, here);
+      const auto caps = dp.wanted(o) ? dp.needed_capabilities(o) : needed_capabilities(o, here);
       if (auto st = drop_privileges(*o.user, o.group, caps); !st) {
         fmt::print(stderr, "[ERROR] --user: {}\n", st.error().message());
         return kExitRuntime;
@@ -307,11 +435,14 @@ int run(int argc, char** argv) {
   relay::StatsContext context;
   context.client_proto = o.here.proto;
   context.upstream_proto = o.there.proto;
-  context.workers = o.workers;
+  context.workers = static_cast<unsigned>(workers.size());
+  context.engine = dp.engine_name(o);
   context.max_sessions = o.max_sessions;
   auto print_stats = [&] {
     context.uptime = clock.now() - started;
-    logger.raw(relay::stats_json(board.merged(), context).dump());
+    nlohmann::json j = relay::stats_json(board.merged(), context);
+    dp.add_stats(j);
+    logger.raw(j.dump());
   };
 
   const auto stats_every =

@@ -81,7 +81,26 @@ TEST(Config, Rejections) {
   EXPECT_NE(error_of(r).find("Port conflict"), std::string::npos);
   r = base();
   r.engine = {"xdp"};
-  EXPECT_EQ(error_of(r), "ok");  // accepted here; the tool says it is not available yet
+  EXPECT_EQ(error_of(r), "--engine xdp needs --iface (the client-side interface)");
+  r.iface = {"eth0"};
+  EXPECT_EQ(error_of(r), "ok");
+  r.xdp_mode = {"turbo"};
+  EXPECT_EQ(error_of(r), "--xdp-mode must be auto|zc|copy|skb (got 'turbo')");
+  r.xdp_mode = {"skb"};
+  r.next_hop_mac = {"02:00:00:00:00:zz"};
+  EXPECT_EQ(error_of(r), "--next-hop-mac: invalid MAC address '02:00:00:00:00:zz'");
+  r.next_hop_mac = {"02:00:00:00:00:01"};
+  r.queues = {"0"};
+  EXPECT_NE(error_of(r).find("--queues"), std::string::npos);
+  r.queues = {"2"};
+  EXPECT_EQ(error_of(r), "ok");
+  r.workers = {"2"};
+  EXPECT_NE(error_of(r).find("--workers needs --engine socket"), std::string::npos);
+  r = base();
+  r.engine = {"pcap"};
+  r.iface = {"eth0"};
+  r.xdp_mode = {"copy"};
+  EXPECT_EQ(error_of(r), "--xdp-mode needs --engine xdp, not pcap");
   r = base();
   r.iface = {"eth0"};
   r.engine = {"socket"};

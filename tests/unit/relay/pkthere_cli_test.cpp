@@ -102,8 +102,13 @@ INSTANTIATE_TEST_SUITE_P(
         Rejection{with_endpoints({"--workers", "257"}), "--workers", "between 1 and 256"},
         Rejection{with_endpoints({"--max-sessions", "0"}), "--max-sessions", "between"},
         Rejection{with_endpoints({"--bogus"}), "--bogus", "unknown arg"},
-        Rejection{with_endpoints({"--engine", "xdp"}), "--engine", "not yet available"},
-        Rejection{with_endpoints({"--engine", "pcap"}), "--engine", "not yet available"},
+        Rejection{with_endpoints({"--engine", "xdp"}), "--engine", "needs --iface"},
+        Rejection{with_endpoints({"--engine", "pcap"}), "--engine", "needs --iface"},
+        Rejection{with_endpoints({"--iface", "lo", "--xdp-mode", "fast"}), "--xdp-mode",
+                  "auto|zc|copy|skb"},
+        Rejection{with_endpoints({"--iface", "lo", "--next-hop-mac", "nope"}), "--next-hop-mac",
+                  "invalid MAC"},
+        Rejection{with_endpoints({"--iface", "lo", "--queues", "x"}), "--queues", ""},
         Rejection{with_endpoints({"--engine", "warp"}), "--engine", "auto|socket|xdp|pcap"}));
 
 TEST(PkthereCli, HelpExitsZero) {
@@ -111,10 +116,27 @@ TEST(PkthereCli, HelpExitsZero) {
   auto status = p.wait_for(milliseconds(5000));
   ASSERT_TRUE(status) << status.error();
   EXPECT_EQ(*status, 0);
-  for (const char* flag :
-       {"--here", "--there", "--timeout-secs", "--on-timeout", "--max-payload", "--max-sessions",
-        "--stats-interval-mins", "--no-stats", "--workers", "--reresolve-secs", "--reresolve-mode",
-        "--user", "--group", "--debug", "--engine", "--echo-timeout-ms"}) {
+  for (const char* flag : {"--here",
+                           "--there",
+                           "--timeout-secs",
+                           "--on-timeout",
+                           "--max-payload",
+                           "--max-sessions",
+                           "--stats-interval-mins",
+                           "--no-stats",
+                           "--workers",
+                           "--reresolve-secs",
+                           "--reresolve-mode",
+                           "--user",
+                           "--group",
+                           "--debug",
+                           "--engine",
+                           "--echo-timeout-ms",
+                           "--iface",
+                           "--there-iface",
+                           "--queues",
+                           "--xdp-mode",
+                           "--next-hop-mac"}) {
     EXPECT_NE(p.out().find(flag), std::string::npos) << flag;
   }
 }

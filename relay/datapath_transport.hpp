@@ -1,0 +1,152 @@
+// DatapathTransport: the relay Transport over PacketRelay's fast path (AF_XDP or libpcap). Frames
+// are received, handed to the Forwarder as datagrams that point into them, and sent on with new
+// headers written in their headroom: no copy, and no allocation, lock or syscall per packet.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/ip_address.hpp"
+#include "base/mac_address.hpp"
+#include "base/result.hpp"
+#include "base/unique_fd.hpp"
+#include "base/vlan.hpp"
+#include "conn/wire/drop_reason.hpp"
+#include "datapath/packet_relay.hpp"
+#include "datapath/stats.hpp"
+#include "relay/config.hpp"
+#include "relay/frame_rewrite.hpp"
+#include "relay/transport.hpp"
+
+namespace etherpath::relay {
+
+struct DatapathTransportOptions {
+  Proto listen_proto = Proto::udp;
+  IpEndpoint listen;  // an address of the client-side interface; UDP port 0 = any free port
+  Proto upstream_proto = Proto::udp;
+  // Our address towards the upstream; unset = the one the kernel's routes pick for `upstream`.
+  std::optional<IpAddress> upstream_local;
+  IpEndpoint upstream;              // where upstream datagrams go (only its address is used here)
+  MacAddress next_hop_mac;          // the upstream's next hop on the upstream-side interface
+  bool connected = true;            // a locked client filters the listener (as a connected socket)
+  std::uint16_t first_echo_id = 0;  // upstream echo ids are handed out from here (0 = from pid)
+};
+
+// Counts of frames the transport refused, by reason, and of the filters it applied.
+struct DatapathCounters {
+  std::array<datapath::Counter, wire::kDropReasonCount> malformed;  // matched a key, then broken
+  datapath::Counter not_ours;            // libpcap: frames to the own MAC for no flow of ours
+  datapath::Counter filtered_connected;  // from another peer than the locked client
+  datapath::Counter no_client_mac;       // a reply to a client whose MAC was never seen
+  datapath::Counter no_headroom;         // the headers would not fit in front of the payload
+  datapath::Counter tx_refused;          // the TX ring (or pcap_inject) did not take a frame
+  datapath::Counter tx_copied;           // sent by copy (two libpcap interfaces share no pool)
+};
+
+class DatapathTransport final : public Transport {
+ public:
+  // `client_side` carries the listener; `upstream_side` (the same relay, or one sharing its
+  // UMEM) the upstream ports. Both were opened with own_threads = false and must outlive the
+  // transport; the transport drives them from receive(). Reserves the listener's UDP port with a
+  // kernel socket.
+  static Result<std::unique_ptr<DatapathTransport>> open(const DatapathTransportOptions& options,
+                                                         datapath::PacketRelay& client_side,
+                                                         datapath::PacketRelay& upstream_side);
+  ~DatapathTransport() override;
+  DatapathTransport(const DatapathTransport&) = delete;
+  DatapathTransport& operator=(const DatapathTransport&) = delete;
+  DatapathTransport(DatapathTransport&&) = delete;
+  DatapathTransport& operator=(DatapathTransport&&) = delete;
+
+  [[nodiscard]] IpEndpoint listen_address() const { return options_.listen; }
+  [[nodiscard]] IpAddress upstream_local() const { return *options_.upstream_local; }
+
+  Result<std::size_t> receive(DatagramBatch& batch, std::chrono::milliseconds wait) override;
+  void send(DatagramBatch& batch) override;
+  Result<UpstreamPort> open_upstream(const IpEndpoint& remote,
+                                     std::uint16_t wanted_echo_id) override;
+  void close_upstream(PortId id) override;
+  Status connect_listener(const std::optional<IpEndpoint>& client) override;
+  Status rebind_listener(const IpEndpoint& listen) override;
+
+  // Thread-safe: drops by reason and filter counts (pkthere's stats line).
+  [[nodiscard]] nlohmann::json stats_json() const;
+  [[nodiscard]] std::uint64_t malformed_total() const;
+
+ private:
+  struct Port {
+    bool open = false;
+    bool icmp = false;
+    std::uint16_t id = 0;  // local UDP port or echo id
+    UniqueFd reservation;  // the kernel socket holding the UDP port
+  };
+  // A received frame lent to the forwarder until the next receive().
+  struct Held {
+    datapath::Frame frame;
+    RxFrame rx;
+    std::uint32_t rx_base = 0;  // where the received frame started in its chunk
+    std::uint8_t relay = 0;     // 0 = client side, 1 = upstream side
+    bool taken = false;         // transmitted: no longer ours to release
+  };
+  struct ClientMac {
+    IpAddress ip;
+    MacAddress mac;
+    bool valid = false;
+  };
+
+  DatapathTransport(const DatapathTransportOptions& options, datapath::PacketRelay& client_side,
+                    datapath::PacketRelay& upstream_side);
+  Status start();
+  // Registers `key` on the relay with this transport's batch function (the first flow of a
+  // family) or joining it (later flows).
+  Status steer(std::size_t relay, const datapath::L4Endpoint& key);
+  void on_frames(std::size_t relay, std::size_t queue, datapath::FrameBatch& frames);
+  // The port a frame belongs to, or kNoPort.
+  [[nodiscard]] PortId match(std::size_t relay, const IpAddress& dst, std::uint8_t protocol,
+                             std::uint16_t port, std::uint8_t icmp_type) const;
+  [[nodiscard]] datapath::L4Endpoint listener_key() const;
+  [[nodiscard]] datapath::L4Endpoint upstream_key(const Port& p) const;
+  void release_held();
+  void learn_client(const IpAddress& ip, const MacAddress& mac);
+  [[nodiscard]] std::optional<MacAddress> client_mac(const IpAddress& ip) const;
+  [[nodiscard]] static Result<UniqueFd> reserve_udp(const IpEndpoint& local);
+  [[nodiscard]] static std::uint8_t icmp_protocol(const IpAddress& a) {
+    return a.is_v4() ? kProtoIcmp : kProtoIcmpv6;
+  }
+
+  DatapathTransportOptions options_;
+  std::array<datapath::PacketRelay*, 2> relays_{};
+  std::size_t relay_count_ = 1;  // 2 when the upstream side is another interface
+  // Which (relay, family) already has our batch function.
+  std::array<std::array<bool, 2>, 2> has_fn_{};
+  std::vector<Port> ports_;        // [0] is the listener
+  std::vector<PortId> udp_ports_;  // upstream UDP port -> PortId, 65536 entries
+  std::vector<PortId> echo_ids_;   // upstream echo id -> PortId, 65536 entries
+  std::uint16_t next_echo_id_ = 1;
+  std::optional<IpEndpoint> connected_client_;
+
+  // One receive's frames; sized once.
+  std::array<Held, DatagramBatch::kMaxBatch> held_{};
+  std::size_t held_count_ = 0;
+  DatagramBatch* rx_batch_ = nullptr;  // the batch being filled, during receive() only
+  std::size_t next_source_ = 0;        // round robin over (relay, queue)
+  std::vector<std::pair<std::size_t, std::size_t>> sources_;
+  std::array<ClientMac, 256> client_macs_{};
+  std::uint16_t ipv4_id_ = 0;
+  // TX staging per relay, and which datagram each staged frame carries.
+  std::array<datapath::FrameBatch, 2> tx_{};
+  std::array<std::array<std::uint8_t, datapath::FrameBatch::kCapacity>, 2> tx_items_{};
+  std::array<datapath::FrameBatch, 2> release_{};
+
+  DatapathCounters counters_;
+};
+
+}  // namespace etherpath::relay
