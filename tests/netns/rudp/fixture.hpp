@@ -1,5 +1,6 @@
 // Shared by the conn-layer netns tests: two namespaces joined by a veth, relays on either
-// engine, conns torn down before the relays and the relays before the namespaces.
+// engine (tests/support/relay_in_netns.hpp), conns torn down before the relays and the relays
+// before the namespaces.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -15,34 +16,28 @@
 #include "conn/rudp_conn.hpp"
 #include "datapath/packet_relay.hpp"
 #include "tests/support/netns.hpp"
+#include "tests/support/relay_in_netns.hpp"
 #include "tests/support/vlan_peer.hpp"
 
 namespace etherpath::conn::test {
 
 using namespace std::chrono_literals;
-using datapath::EngineKind;
 using datapath::PacketRelay;
-using datapath::RelayOptions;
+using etherpath::testing::engine_name;
 using etherpath::testing::in_netns;
 using etherpath::testing::NetNs;
+using etherpath::testing::NetnsPair;
+using etherpath::testing::RelayInNetns;
 using etherpath::testing::VethPair;
 using etherpath::testing::VlanPeer;
 
-enum class Engine { xdp, pcap };
+// Every conn-layer test runs on Engine::xdp (native copy mode) and Engine::pcap.
+using Engine = etherpath::testing::TestEngine;
 
-inline std::string engine_name(Engine e) {
-  return e == Engine::xdp ? "xdp" : "pcap";
-}
-
-inline std::unique_ptr<PacketRelay> open_relay(const NetNs& ns, const std::string& ifname,
-                                               Engine e) {
-  RelayOptions o;
-  o.engine = e == Engine::pcap ? EngineKind::pcap : EngineKind::xdp;
-  o.xdp_mode = datapath::xdp::XdpMode::native_copy;
-  o.frames_per_queue = 1024;
-  auto r = in_netns(ns, [&] { return PacketRelay::open(ifname, o); });
+inline RelayInNetns open_relay(const NetNs& ns, const std::string& ifname, Engine e) {
+  auto r = RelayInNetns::open(ns, ifname, e);
   EXPECT_TRUE(r) << r.error();
-  return r ? std::move(*r) : nullptr;
+  return r ? std::move(*r) : RelayInNetns{};
 }
 
 // A payload of `size` bytes that differs per index.
@@ -58,23 +53,22 @@ inline IpEndpoint ep(const char* text) {
   return IpEndpoint::parse(text).value();
 }
 
-// Two namespaces joined by a veth; relays and conns are torn down before them.
+// Two namespaces joined by a veth; conns are torn down before the relays, the relays (inside
+// their namespaces) before the veth and the namespaces.
 class TwoNamespaces {
+  std::optional<NetnsPair> pair_;  // first, so that it is destroyed last
+
  public:
   bool setup() {
-    auto a = NetNs::create("ra");
-    auto b = NetNs::create("rb");
-    if (!a || !b) {
+    auto p = NetnsPair::create("ra", "rb");
+    EXPECT_TRUE(p) << p.error();
+    if (!p) {
       return false;
     }
-    ns_a.emplace(std::move(*a));
-    ns_b.emplace(std::move(*b));
-    auto v = VethPair::create(*ns_a, *ns_b);
-    EXPECT_TRUE(v) << v.error();
-    if (!v) {
-      return false;
-    }
-    veth.emplace(std::move(*v));
+    pair_.emplace(std::move(*p));
+    ns_a = &pair_->a;
+    ns_b = &pair_->b;
+    veth = &pair_->veth;
     return true;
   }
   void teardown() {
@@ -83,19 +77,15 @@ class TwoNamespaces {
     neighbors.clear();
     conns.clear();
     peer.reset();
-    // The steering program is detached by netlink in the calling thread's namespace.
-    if (ns_a) {
-      in_netns(*ns_a, [&] { relay_a.reset(); });
-    }
-    if (ns_b) {
-      in_netns(*ns_b, [&] { relay_b.reset(); });
-    }
-    veth.reset();
+    relay_a.reset();
+    relay_b.reset();
+    pair_.reset();
   }
-  std::optional<NetNs> ns_a, ns_b;
-  std::optional<VethPair> veth;
+  const NetNs* ns_a = nullptr;
+  const NetNs* ns_b = nullptr;
+  const VethPair* veth = nullptr;
   std::optional<VlanPeer> peer;
-  std::unique_ptr<PacketRelay> relay_a, relay_b;
+  RelayInNetns relay_a, relay_b;
   std::vector<std::unique_ptr<EtherConn>> conns;
   std::vector<std::unique_ptr<Neighbor>> neighbors;
   std::vector<std::unique_ptr<RUDPConn>> udp;
