@@ -1,19 +1,17 @@
-// etherpath-pcp and pcp::Client against miniupnpd 2.3.1 as the gateway (see
-// reference/miniupnpd-pcp-notes.md): client ns 10.98.1.2 <-> gateway ns (LAN 10.98.1.1, WAN
-// 10.98.2.1, reported external address 11.98.2.1, never contacted) <-> wan ns 10.98.2.2.
+// etherpath-pcp and pcp::Client against miniupnpd 2.3.1 as the gateway, from the client
+// namespace's own stack (10.98.1.2); the namespaces and miniupnpd: miniupnpd_gateway.hpp.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "base/udp_transport.hpp"
 #include "pcp/client.hpp"
+#include "tests/netns/pcp/miniupnpd_gateway.hpp"
 #include "tests/support/netns.hpp"
 
 namespace etherpath::pcp {
@@ -22,12 +20,10 @@ namespace {
 using namespace std::chrono_literals;
 using etherpath::testing::NetNs;
 using etherpath::testing::Process;
-using etherpath::testing::VethPair;
-
-constexpr const char* kMiniupnpd = "/usr/sbin/miniupnpd";
-const IpAddress kClient = IpAddress::v4(0x0a620102U);    // 10.98.1.2
-const IpAddress kGateway = IpAddress::v4(0x0a620101U);   // 10.98.1.1
-const IpAddress kExternal = IpAddress::v4(0x0b620201U);  // 11.98.2.1
+using test::kClient;
+using test::kExternal;
+using test::kGateway;
+using test::wait_assigned;
 
 // The last JSON line of `text` whose "event" is `event`.
 std::optional<nlohmann::json> last_event(const std::string& text, const std::string& event) {
@@ -42,109 +38,13 @@ std::optional<nlohmann::json> last_event(const std::string& text, const std::str
   return found;
 }
 
-class MiniupnpdTest : public ::testing::Test {
+class MiniupnpdTest : public ::testing::Test, protected test::MiniupnpdGateway {
  protected:
   void SetUp() override {
     EP_SKIP_UNLESS_ROOT();
-    if (::access(kMiniupnpd, X_OK) != 0) {
-      GTEST_SKIP() << kMiniupnpd << " is missing (apt-get install miniupnpd miniupnpd-nftables)";
-    }
-    dir_ = std::filesystem::temp_directory_path() / etherpath::testing::unique_name("pcpmu");
-    std::filesystem::create_directories(dir_);
-    client_ = take(NetNs::create("pcc"));
-    gw_ = take(NetNs::create("pcg"));
-    wan_ = take(NetNs::create("pcw"));
-    ASSERT_TRUE(client_ && gw_ && wan_);
-    auto lan = VethPair::create(*client_, *gw_);
-    ASSERT_TRUE(lan) << lan.error();
-    lan_link_.emplace(std::move(*lan));
-    auto wan = VethPair::create(*gw_, *wan_);
-    ASSERT_TRUE(wan) << wan.error();
-    wan_link_.emplace(std::move(*wan));
-    must(client_->exec(fmt::format("ip addr add 10.98.1.2/24 dev {}", lan_link_->a())));
-    must(gw_->exec(fmt::format("ip addr add 10.98.1.1/24 dev {} && ip addr add 10.98.2.1/24 dev {}",
-                               lan_link_->b(), wan_link_->a())));
-    must(wan_->exec(fmt::format("ip addr add 10.98.2.2/24 dev {}", wan_link_->b())));
-    // miniupnpd 2.3.1 adds rules to these chains but does not create them (notes, obstacle 2).
-    write("nft.conf", R"(table inet filter {
-  chain miniupnpd { }
-  chain prerouting_miniupnpd { }
-  chain postrouting_miniupnpd { }
-  chain forward { type filter hook forward priority 0; policy accept; jump miniupnpd; }
-  chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
-  chain postrouting { type nat hook postrouting priority 100; policy accept; jump postrouting_miniupnpd; }
-}
-)");
-    must(gw_->exec("nft -f " + (dir_ / "nft.conf").string()));
-    // system_uptime=no: the epoch starts again at 0 whenever miniupnpd restarts.
-    write("miniupnpd.conf",
-          fmt::format(R"(ext_ifname={}
-ext_ip=11.98.2.1
-listening_ip={}
-enable_natpmp=yes
-enable_upnp=no
-secure_mode=no
-system_uptime=no
-lease_file={}
-min_lifetime=120
-max_lifetime=86400
-uuid=00000000-0000-0000-0000-000000000098
-allow 1024-65535 10.98.1.0/24 1024-65535
-deny 0-65535 0.0.0.0/0 0-65535
-)",
-                      wan_link_->a(), lan_link_->b(), (dir_ / "upnp.leases").string()));
-    start_daemon();
+    set_up();
   }
-
-  void TearDown() override {
-    daemon_.reset();  // SIGTERM by PID, reaped
-    if (!dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
-  }
-
-  template <typename T>
-  std::optional<T> take(Result<T> r) {
-    if (!r) {
-      ADD_FAILURE() << r.error();
-      return std::nullopt;
-    }
-    return std::move(*r);
-  }
-  static void must(const Result<std::string>& r) { ASSERT_TRUE(r) << r.error(); }
-
-  void write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-  }
-
-  void start_daemon() {
-    auto p = Process::spawn({kMiniupnpd, "-d", "-vv", "-f", (dir_ / "miniupnpd.conf").string(),
-                             "-P", (dir_ / "miniupnpd.pid").string()},
-                            &*gw_);
-    ASSERT_TRUE(p) << p.error();
-    daemon_.emplace(std::move(*p));
-    auto up = daemon_->wait_for_output("Listening for NAT-PMP/PCP", 5s, true);
-    ASSERT_TRUE(up) << up.error() << daemon_->out();
-    started_at_ = std::chrono::steady_clock::now();
-  }
-
-  void stop_daemon() {
-    // miniupnpd 2.3.1 now and then sits out a SIGTERM (seen here: no "shutting down" for 5 s,
-    // a race between its signal flag and select()); a second one, then SIGKILL, ends it.
-    daemon_->signal(SIGTERM);
-    auto st = daemon_->wait_for(2s);
-    if (!st) {
-      daemon_->signal(SIGTERM);
-      st = daemon_->wait_for(1s);
-    }
-    if (!st) {
-      daemon_->signal(SIGKILL);
-      st = daemon_->wait_for(2s);
-    }
-    ASSERT_TRUE(st) << st.error() << "\nminiupnpd's log:\n" << daemon_->err();
-    daemon_.reset();
-  }
+  void TearDown() override { tear_down(); }
 
   // Runs etherpath-pcp in the client namespace; returns the exit code (-1 on a timeout).
   struct ToolRun {
@@ -162,37 +62,7 @@ deny 0-65535 0.0.0.0/0 0-65535
     auto code = p->wait_for(15s);
     return ToolRun{code.value_or(-1), p->out(), p->err()};
   }
-
-  [[nodiscard]] std::string nat_rules() const {
-    return gw_->exec("nft list chain inet filter prerouting_miniupnpd").value_or("");
-  }
-  [[nodiscard]] bool has_rule(std::uint16_t port) const {
-    const auto rules = nat_rules();
-    return rules.find(fmt::format("dport {} ", port)) != std::string::npos &&
-           rules.find(fmt::format("10.98.1.2:{}", port)) != std::string::npos;
-  }
-
-  std::filesystem::path dir_;
-  std::optional<NetNs> client_, gw_, wan_;
-  std::optional<VethPair> lan_link_, wan_link_;
-  std::optional<Process> daemon_;
-  std::chrono::steady_clock::time_point started_at_;
 };
-
-std::optional<Assignment> wait_assigned(MappingHandle& m, Clock::Duration timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto alert = m.wait_alert(100ms);
-    if (alert && alert->kind == Alert::Kind::assigned) {
-      return alert->assignment;
-    }
-    if (alert && alert->state == State::failed) {
-      ADD_FAILURE() << "mapping failed: " << alert->failure.value_or(Failure{}).reason;
-      return std::nullopt;
-    }
-  }
-  return std::nullopt;
-}
 
 TEST_F(MiniupnpdTest, ToolMapsRenewsAndDeletesOnCtrlC) {
   auto keep =
