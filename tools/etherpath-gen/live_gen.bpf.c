@@ -4,7 +4,8 @@
  * out of the device given as ingress_ifindex. The kernel recycles the pages without clearing
  * them (a receiver may have edited a frame in place), so every header byte, the stamp and the
  * padding are written on every run. Ranges, VLANs and IPv4/IPv6 come from the prototype headers
- * userspace built; checksums from their cached sums plus the varying words. */
+ * userspace built; checksums from their cached sums plus the varying words. Frame sizes (IMIX)
+ * follow the configured pattern within one run, cut from the largest with bpf_xdp_adjust_tail. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -49,20 +50,37 @@ int xdp_live_gen(struct xdp_md *ctx)
 	__u8 *data = (void *)(long)ctx->data;
 	__u8 *data_end = (void *)(long)ctx->data_end;
 	__u32 len = data_end - data;
-	const volatile struct live_gen_proto *p = &config.protos[0];
-	__u32 i, hl = config.header_len;
+	const volatile struct live_gen_proto *p;
+	__u32 i, hl = config.header_len, proto = 0;
 	__u64 seq = state.seq++;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now;
 	__u32 sip, dip, off;
 	__u16 sport, dport, csum;
 	__u64 mac, addr_sum, l4;
 
-	if (config.proto_count > 1 && config.protos[1].frame_len == len)
-		p = &config.protos[1];
-	else if (config.proto_count > 2 && config.protos[2].frame_len == len)
-		p = &config.protos[2];
+	if (config.pattern_len > 1) {
+		proto = config.pattern[state.position & (LIVE_GEN_MAX_PATTERN - 1)];
+		if (++state.position >= config.pattern_len)
+			state.position = 0;
+	}
+	if (proto >= LIVE_GEN_MAX_SIZES)
+		return XDP_ABORTED;
+	p = &config.protos[proto];
+	if (len > p->frame_len) {
+		/* The run's frames start as the largest size; cut this one to its own. */
+		if (bpf_xdp_adjust_tail(ctx, (int)p->frame_len - (int)len))
+			return XDP_ABORTED;
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		len = data_end - data;
+	}
 	if (len != p->frame_len || hl > LIVE_GEN_MAX_HEADER || len > LIVE_GEN_MAX_FRAME)
 		return XDP_ABORTED;
+	/* The clock is a tenth of a frame's cost here: read it for every frame only when the
+	 * stamps are measured (--rx), else once per clock_mask + 1 frames. */
+	if ((seq & config.clock_mask) == 0)
+		state.now = bpf_ktime_get_ns();
+	now = state.now;
 
 	/* Headers and stamp magic from the prototype, 8 bytes at a time. */
 	for (i = 0; i < LIVE_GEN_MAX_HEADER / 8; i++) {

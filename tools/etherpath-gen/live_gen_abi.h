@@ -11,6 +11,7 @@
 #define LIVE_GEN_MAX_HEADER 128 /* Ethernet, two tags, IPv6, UDP, the stamp: fits */
 #define LIVE_GEN_MAX_SIZES 3
 #define LIVE_GEN_MAX_FRAME 3072
+#define LIVE_GEN_MAX_PATTERN 16 /* IMIX's 12 frames per cycle fit */
 
 struct live_gen_proto {
 	__u8 header[LIVE_GEN_MAX_HEADER]; /* the first header_len bytes of the frame */
@@ -22,6 +23,11 @@ struct live_gen_proto {
 
 struct live_gen_config {
 	struct live_gen_proto protos[LIVE_GEN_MAX_SIZES];
+	/* Which prototype each frame of a cycle uses (IMIX: 7:4:1 interleaved). A run's data_in is
+	 * the largest frame; smaller ones are cut to size with bpf_xdp_adjust_tail, so that one run
+	 * carries every size (each run pays a fixed cost of milliseconds). */
+	__u8 pattern[LIVE_GEN_MAX_PATTERN];
+	__u32 pattern_len;
 	__u32 proto_count;
 	__u32 header_len; /* headers + stamp: rewritten on every run */
 	__u32 src_addr_off; /* the low 32 bits of each address */
@@ -42,14 +48,15 @@ struct live_gen_config {
 	__u32 sport_count;
 	__u32 dport;
 	__u32 dport_count;
-	__u32 pad;
+	__u32 clock_mask; /* read the clock when (seq & clock_mask) == 0: 0 = every frame (--rx) */
 };
 
 /* Per-packet position, kept by the program (one thread runs it). */
 struct live_gen_state {
 	__u64 seq; /* the next sequence number, stream in the top bits (set by userspace) */
 	__u32 mac, src_ip, dst_ip, sport, dport;
-	__u32 pad;
+	__u32 position; /* in the size pattern */
+	__u64 now; /* the last clock reading, stamped until the next */
 };
 
 /* NOLINTEND(readability-identifier-naming) */

@@ -6,6 +6,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -101,6 +102,14 @@ class LiveJob final : public Job {
       return fail(Errc::unsupported, "the xdp-live program cannot build these headers");
     }
     c.proto_count = static_cast<std::uint32_t>(flow_.prototype_count());
+    if (flow_.pattern_length() > LIVE_GEN_MAX_PATTERN) {
+      return fail(Errc::unsupported, "the xdp-live program cannot follow this size pattern");
+    }
+    c.pattern_len = static_cast<std::uint32_t>(flow_.pattern_length());
+    for (std::size_t i = 0; i < flow_.pattern_length(); ++i) {
+      c.pattern[i] = static_cast<std::uint8_t>(flow_.prototype_at(i));
+      cycle_bytes_ += flow_.size_at(i);
+    }
     for (std::size_t i = 0; i < flow_.prototype_count(); ++i) {
       const auto p = flow_.prototype(i);
       const std::size_t n = std::min<std::size_t>(p.bytes.size(), LIVE_GEN_MAX_HEADER);
@@ -128,14 +137,20 @@ class LiveJob final : public Job {
     c.sport_count = spec.sport.count();
     c.dport = spec.dport.first;
     c.dport_count = spec.dport.count();
+    // Without --rx nobody reads the TX times: a clock reading per 64 frames keeps the stamps
+    // roughly right at a fraction of the cost.
+    c.clock_mask = options_.rx ? 0 : 63;
     if (const int err = live_gen_bpf__load(skel_.get()); err != 0) {
       return fail(Errc::unsupported,
                   std::string("loading the xdp-live program: ") + std::strerror(-err));
     }
     prog_fd_ = bpf_program__fd(skel_->progs.xdp_live_gen);
+    // Every run starts from the largest prototype; the program cuts smaller sizes from it.
     for (std::size_t i = 0; i < flow_.prototype_count(); ++i) {
       const auto p = flow_.prototype(i);
-      data_in_.emplace_back(p.bytes.begin(), p.bytes.end());
+      if (p.bytes.size() > data_in_.size()) {
+        data_in_.assign(p.bytes.begin(), p.bytes.end());
+      }
     }
     if (options_.rx) {
       datapath::xdp::XdpEngineOptions xo;
@@ -148,16 +163,25 @@ class LiveJob final : public Job {
     return {};
   }
 
-  // One BPF_PROG_RUN of `n` frames of prototype `proto`; false on a failed run.
-  bool run_batch(std::size_t proto, std::uint32_t n) {
-    auto& data = data_in_[proto];
+  // The bytes of `n` frames from the pattern's `position` on.
+  [[nodiscard]] std::uint64_t bytes_of(std::size_t position, std::uint32_t n) const {
+    const std::size_t cycle = flow_.pattern_length();
+    std::uint64_t bytes = std::uint64_t{n / cycle} * cycle_bytes_;
+    for (std::uint32_t i = 0; i < n % cycle; ++i) {
+      bytes += flow_.size_at(position + i);
+    }
+    return bytes;
+  }
+
+  // One BPF_PROG_RUN of the next `n` frames of the flow; false on a failed run.
+  bool run_batch(std::uint32_t n) {
     xdp_md ctx{};
     ctx.ingress_ifindex = ifindex_;
-    ctx.data_end = static_cast<std::uint32_t>(data.size());
+    ctx.data_end = static_cast<std::uint32_t>(data_in_.size());
     bpf_test_run_opts opts{};  // LIBBPF_OPTS is a GNU statement expression: spelled out
     opts.sz = sizeof(opts);
-    opts.data_in = data.data();
-    opts.data_size_in = static_cast<std::uint32_t>(data.size());
+    opts.data_in = data_in_.data();
+    opts.data_size_in = static_cast<std::uint32_t>(data_in_.size());
     opts.ctx_in = &ctx;
     opts.ctx_size_in = sizeof(ctx);
     opts.repeat = static_cast<int>(n);
@@ -167,10 +191,11 @@ class LiveJob final : public Job {
       // The frames the program makes are not visible here; dump what it makes them from,
       // completed the way the program completes them.
       FlowCursor c = dump_cursor_;
-      std::vector<std::byte> frame(data.size());
+      std::vector<std::byte> frame(data_in_.size());
       for (std::uint32_t i = 0; i < n && !dump_->full(); ++i) {
-        if (flow_.write(frame, c, skel_->bss->state.seq + i, monotonic_ns()) != 0) {
-          dump_->write(frame, realtime_ns());
+        const std::size_t size = flow_.write(frame, c, skel_->bss->state.seq + i, monotonic_ns());
+        if (size != 0) {
+          dump_->write(ConstBytes(frame.data(), size), realtime_ns());
         }
       }
       dump_cursor_ = c;
@@ -181,7 +206,8 @@ class LiveJob final : public Job {
       return false;
     }
     tx_packets_.add(n);
-    tx_bytes_.add(std::uint64_t{n} * data.size());
+    tx_bytes_.add(bytes_of(position_, n));
+    position_ = (position_ + n) % flow_.pattern_length();
     return true;
   }
 
@@ -191,30 +217,26 @@ class LiveJob final : public Job {
     // Each BPF_PROG_RUN costs about a millisecond or more of setup and teardown (a page pool per
     // call; much more on a busy machine), so the bucket holds 50 ms of traffic and a run takes
     // all the credit there is, waiting for at least a millisecond's worth: the rate holds on
-    // average, in bursts of runs (rate control by batching runs).
-    const double one =
-        options_.rate.unit == Rate::Unit::bps ? 8.0 * static_cast<double>(flow_.max_size()) : 1.0;
-    const double burst = options_.rate.limited() ? std::max(one, options_.rate.value * 0.05) : one;
+    // average, in bursts of runs (rate control by batching runs). Every size of the pattern
+    // goes in each run, so a run's length does not depend on the sizes.
+    // When a run takes longer than the bucket lasts (a loaded machine: tens of milliseconds),
+    // the bucket grows to twice the run, up to a second of traffic, so that no credit is lost.
+    const bool bits = options_.rate.unit == Rate::Unit::bps;
+    const double one = bits ? 8.0 * static_cast<double>(flow_.max_size()) : 1.0;
+    const double smallest = bits ? 8.0 * static_cast<double>(flow_.min_size()) : 1.0;
+    double burst = options_.rate.limited() ? std::max(one, options_.rate.value * 0.05) : one;
+    const double max_burst = std::max(burst, options_.rate.value);
     const auto min_run = static_cast<std::uint32_t>(
         options_.rate.limited()
             ? std::clamp(options_.rate.value * 0.001 / one, 1.0, static_cast<double>(kLimitedRun))
             : 1.0);
     RateLimiter limiter(clock, options_.rate, burst);
     std::uint64_t sent = 0;
-    std::size_t position = 0;  // IMIX: the round's run (one per size)
-    std::uint32_t owed = 0;    // IMIX: frames left of this size's share in the round
-    std::uint32_t round_frames = 0;
     double measured_pps = 0;  // of the last long run, for sizing runs before the deadline
     while (!stop_.load(std::memory_order_relaxed) && clock.now() < deadline) {
       if (options_.count != 0 && sent >= options_.count) {
         break;
       }
-      // Runs are of one size (a run's frames share one data_in). With IMIX a round is one run
-      // per size, each as long as that size's share of the pattern (7:4:1), since runs of one or
-      // two frames would each pay the run's fixed cost; `owed` is what is left of the current
-      // size's share when the rate limit or the count cut a run short.
-      const bool imix = flow_.pattern_length() > 1;
-      const std::size_t proto = imix ? position % flow_.prototype_count() : 0;
       std::uint32_t want = measured_pps > 0 ? kMaxRun : kFirstRun;
       if (measured_pps > 0 && deadline != Clock::TimePoint::max()) {
         const double left = std::chrono::duration<double>(deadline - clock.now()).count();
@@ -222,37 +244,19 @@ class LiveJob final : public Job {
             std::clamp(measured_pps * left, 1024.0, static_cast<double>(kMaxRun)));
       }
       if (options_.rate.limited()) {
-        want = std::min(want, static_cast<std::uint32_t>(burst / one));
+        // As many frames as the bucket may hold; the tokens decide how many go.
+        want = std::min(want, static_cast<std::uint32_t>(std::ceil(burst / smallest)));
       }
       if (options_.count != 0) {
         want = static_cast<std::uint32_t>(std::min<std::uint64_t>(want, options_.count - sent));
       }
-      if (imix) {
-        if (owed == 0) {
-          const auto per_round = static_cast<std::uint32_t>(flow_.pattern_length());
-          if (position % flow_.prototype_count() == 0) {
-            // A round's length is fixed at its start: the bucket (50 ms of traffic) under a rate
-            // limit (three runs, each paying the fixed cost), else a whole run.
-            round_frames = options_.rate.limited()
-                               ? static_cast<std::uint32_t>(
-                                     std::clamp(options_.rate.value / one * 0.05,
-                                                static_cast<double>(per_round), burst / one))
-                               : want;
-          }
-          std::uint32_t weight = 0;
-          for (std::size_t i = 0; i < flow_.pattern_length(); ++i) {
-            weight += flow_.prototype_at(i) == proto ? 1U : 0U;
-          }
-          owed = std::max<std::uint32_t>(1, round_frames / per_round) * weight;
-        }
-        want = std::min(want, owed);
-      }
       std::uint32_t n = want;
       if (options_.rate.limited()) {
-        const double cost = limiter.cost(data_in_[proto].size());
-        const auto wait = limiter.time_until(cost * std::min(want, min_run));
+        const auto wait =
+            limiter.time_until(limiter.cost(flow_.size_at(position_)) * std::min(want, min_run));
         n = 0;
-        while (wait.count() == 0 && n < want && limiter.try_take(cost)) {
+        while (wait.count() == 0 && n < want &&
+               limiter.try_take(limiter.cost(flow_.size_at(position_ + n)))) {
           ++n;
         }
         if (n == 0) {
@@ -265,7 +269,7 @@ class LiveJob final : public Job {
         }
       }
       const auto run_start = clock.now();
-      if (!run_batch(proto, n)) {
+      if (!run_batch(n)) {
         ++tx_errors_;
         break;
       }
@@ -273,13 +277,11 @@ class LiveJob final : public Job {
       if (n >= 1024 && took > 0) {
         measured_pps = static_cast<double>(n) / took;
       }
-      sent += n;
-      if (imix) {
-        owed -= std::min(owed, n);
-        if (owed == 0) {
-          ++position;
-        }
+      if (options_.rate.limited() && options_.rate.value * 2 * took > burst) {
+        burst = std::min(max_burst, options_.rate.value * 2 * took);
+        limiter.set_burst(burst);
       }
+      sent += n;
     }
   }
 
@@ -333,7 +335,9 @@ class LiveJob final : public Job {
   unsigned ifindex_ = 0;
   std::unique_ptr<live_gen_bpf, SkeletonDeleter> skel_;
   int prog_fd_ = -1;
-  std::vector<std::vector<std::byte>> data_in_;
+  std::vector<std::byte> data_in_;  // the largest prototype: every run starts from it
+  std::uint64_t cycle_bytes_ = 0;   // of one pass over the size pattern
+  std::size_t position_ = 0;        // in the size pattern, as the program's state.position
   FlowCursor dump_cursor_;
   std::unique_ptr<datapath::xdp::XdpEngine> rx_engine_;
   std::thread tx_thread_;

@@ -66,6 +66,12 @@ bool RateLimiter::try_take(double cost) {
   return true;
 }
 
+void RateLimiter::set_burst(double burst) {
+  refill();
+  burst_ = burst;
+  tokens_ = std::min(tokens_, burst_);
+}
+
 void RateLimiter::give_back(double cost) {
   tokens_ = std::min(burst_, tokens_ + cost);
 }

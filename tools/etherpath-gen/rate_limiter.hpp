@@ -39,6 +39,8 @@ class RateLimiter {
     return rate_.unit == Rate::Unit::bps ? 8.0 * static_cast<double>(frame_size) : 1.0;
   }
   [[nodiscard]] const Rate& rate() const { return rate_; }
+  // A new bucket size (the tokens in it are kept, up to the new size).
+  void set_burst(double burst);
 
  private:
   void refill();

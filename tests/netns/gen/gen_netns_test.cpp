@@ -2,6 +2,7 @@
 // captures is what the generator was asked for. Short, bounded runs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <set>
@@ -127,7 +128,7 @@ TEST_F(GenNetnsTest, CountSendsExactlyNPerEngine) {
 
 // The peer's capture, read back by tshark with checksum checks on.
 struct Capture {
-  std::set<std::string> macs, srcs, dsts, sports, dports, vlans;
+  std::set<std::string> macs, srcs, dsts, sports, dports, vlans, sizes;
   std::size_t frames = 0;
   std::string bad;  // frames tshark flags: bad checksums, malformed
 };
@@ -203,7 +204,7 @@ TEST_F(GenNetnsTest, RangesAndChecksumsInACapture) {
         "-e eth.src -e ip.src -e ipv6.src -e ip.dst -e ipv6.dst -e udp.srcport -e udp.dstport "
         "-e icmp.ident -e icmpv6.echo.identifier -e ip.checksum.status -e udp.checksum.status "
         "-e icmp.checksum.status -e icmpv6.checksum.status -e _ws.malformed "
-        "-e _ws.expert.severity -e vlan.id -e ieee8021ad.id 2>/dev/null");
+        "-e _ws.expert.severity -e vlan.id -e ieee8021ad.id -e frame.len 2>/dev/null");
     ASSERT_TRUE(fields) << fields.error().message();
     Capture cap;
     std::istringstream in(*fields);
@@ -215,7 +216,7 @@ TEST_F(GenNetnsTest, RangesAndChecksumsInACapture) {
       while (std::getline(ls, item, '|')) {
         f.push_back(item);
       }
-      f.resize(17);
+      f.resize(18);
       ++cap.frames;
       cap.macs.insert(f[0]);
       cap.srcs.insert(f[1] + f[2]);
@@ -242,6 +243,7 @@ TEST_F(GenNetnsTest, RangesAndChecksumsInACapture) {
         }
       }
       cap.vlans.insert(f[16].empty() ? f[15] : f[16] + "/" + f[15]);  // 802.1ad outer
+      cap.sizes.insert(f[17]);
     }
     EXPECT_EQ(cap.bad, "") << "frames tshark flags";
     EXPECT_EQ(cap.vlans, std::set<std::string>{c.vlan});
@@ -253,6 +255,9 @@ TEST_F(GenNetnsTest, RangesAndChecksumsInACapture) {
     if (c.dports != 0) {
       EXPECT_EQ(cap.dports.size(), c.dports);
     }
+    // IMIX: all three sizes within 120 frames (xdp-live cuts them from one run's frames).
+    const bool imix = std::find(c.args.begin(), c.args.end(), "--imix") != c.args.end();
+    EXPECT_EQ(cap.sizes.size(), imix ? 3U : 1U) << c.args.back();
     (void)etherpath::testing::run("rm -f " + pcap);
   }
 }

@@ -103,5 +103,32 @@ TEST(RateLimiter, GiveBackRestoresCredit) {
   EXPECT_TRUE(l.try_take(1));
 }
 
+TEST(RateLimiter, AGrownBucketKeepsTheCreditOfALongPause) {
+  FakeClock clock;
+  RateLimiter l(clock, Rate{Rate::Unit::pps, 1000}, 10);  // 10 ms of credit
+  while (l.try_take(1)) {
+  }
+  clock.advance(milliseconds(40));  // a run that took longer than the bucket lasts
+  int small = 0;
+  while (l.try_take(1)) {
+    ++small;
+  }
+  EXPECT_EQ(small, 10);  // the rest of the credit was lost
+  l.set_burst(80);
+  clock.advance(milliseconds(40));
+  int grown = 0;
+  while (l.try_take(1)) {
+    ++grown;
+  }
+  EXPECT_EQ(grown, 40);
+  l.set_burst(5);  // shrinking drops what no longer fits
+  clock.advance(milliseconds(40));
+  int shrunk = 0;
+  while (l.try_take(1)) {
+    ++shrunk;
+  }
+  EXPECT_EQ(shrunk, 5);
+}
+
 }  // namespace
 }  // namespace etherpath::gen
