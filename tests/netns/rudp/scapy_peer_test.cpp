@@ -1,4 +1,5 @@
-// scapy as the second, independent peer, on AF_XDP and libpcap, untagged, 802.1Q and QinQ:
+// scapy as the second, independent peer, on AF_XDP and libpcap, untagged, 802.1Q and QinQ (outer
+// 802.1ad, and outer 802.1Q):
 // scapy_peer.py (run by Debian's /usr/bin/python3 in the peer namespace) sends ARP requests,
 // neighbour solicitations, UDP datagrams and echo requests to four emulated hosts (a RUDPConn and
 // an answering IcmpEchoConn per family, each with its own MAC) and checks every field of the
@@ -204,6 +205,7 @@ const ScapyCase kScapyCases[] = {
     {"untagged", "", 0x8100, "100"},
     {"dot1q", "100", 0x8100, "101"},
     {"qinq", "100.20", 0x88a8, "100.21"},
+    {"qinq_8100_outer", "200.30", 0x8100, "201.30"},  // --tpid 8100
 };
 
 INSTANTIATE_TEST_SUITE_P(Peers, ScapyPeer,
