@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -125,6 +126,10 @@ Result<std::unique_ptr<SocketTransport>> SocketTransport::open(
   t->msgs_.resize(DatagramBatch::kMaxBatch);
   t->iovs_.resize(DatagramBatch::kMaxBatch);
   t->names_.resize(DatagramBatch::kMaxBatch);
+  t->send_msgs_.resize(DatagramBatch::kMaxBatch);
+  t->send_iovs_.resize(DatagramBatch::kMaxBatch);
+  t->send_names_.resize(DatagramBatch::kMaxBatch);
+  t->send_control_.resize(DatagramBatch::kMaxBatch);
   t->events_.resize(kMaxEvents);
   EP_TRY(auto fd, t->open_listener_socket(options.listen));
   EP_TRY(auto id,
@@ -197,6 +202,7 @@ Result<PortId> SocketTransport::add_port(UniqueFd fd, Kind kind, IpFamily family
   p.family = family;
   p.connected = connected;
   p.users = 1;
+  p.gso_below = kind == Kind::udp && options_.udp_gso ? kNoGsoLimit : 0;
   return id;
 }
 
@@ -491,59 +497,139 @@ void SocketTransport::receive_port(PortId id, DatagramBatch& batch, std::size_t 
 }
 
 void SocketTransport::send(DatagramBatch& batch) {
-  std::size_t i = 0;
-  while (i < batch.size()) {
-    if (batch[i].verdict != Verdict::forward) {
-      ++i;
-      continue;
+  // One sendmmsg per port and batch: the forward items of each port, in their batch order
+  // (a multi-session batch interleaves ports; grouping only neighbours would split it up).
+  std::array<PortId, DatagramBatch::kMaxBatch> ports{};
+  std::size_t port_count = 0;
+  for (const Datagram& d : batch.items()) {
+    if (d.verdict == Verdict::forward &&
+        std::find(ports.begin(), ports.begin() + static_cast<std::ptrdiff_t>(port_count), d.port) ==
+            ports.begin() + static_cast<std::ptrdiff_t>(port_count)) {
+      ports[port_count++] = d.port;
     }
-    const PortId id = batch[i].port;
-    std::size_t j = i + 1;
-    while (j < batch.size() && batch[j].verdict == Verdict::forward && batch[j].port == id) {
-      ++j;
+  }
+  for (std::size_t k = 0; k < port_count; ++k) {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].verdict == Verdict::forward && batch[i].port == ports[k]) {
+        send_order_[count++] = static_cast<std::uint8_t>(i);
+      }
     }
-    send_run(id, batch, i, j - i);
-    i = j;
+    send_port(ports[k], batch, count);
   }
 }
 
-void SocketTransport::send_run(PortId id, DatagramBatch& batch, std::size_t first,
-                               std::size_t count) {
-  if (id >= ports_.size() || ports_[id].kind == Kind::closed) {
-    for (std::size_t k = 0; k < count; ++k) {
-      batch[first + k].verdict = Verdict::failed;
+std::size_t SocketTransport::build_messages(const Port& p, DatagramBatch& batch, std::size_t from,
+                                            std::size_t count) {
+  const bool gso = p.kind == Kind::udp && p.gso_below > 0;
+  std::size_t messages = 0;
+  std::size_t k = from;
+  while (k < count) {
+    const Datagram& d = batch[send_order_[k]];
+    // UDP GSO: a run of datagrams of one size to one peer leaves as one message that the kernel
+    // cuts into datagrams of exactly that size (the last may be shorter), so every datagram
+    // keeps its size and boundaries on the wire and the stack is walked once per run.
+    std::size_t run = 1;
+    if (gso && d.length > 0 && d.length < p.gso_below) {
+      std::size_t bytes = d.length;
+      while (k + run < count && run < kMaxGsoSegments) {
+        const Datagram& e = batch[send_order_[k + run]];
+        if (e.length == 0 || e.length > d.length || bytes + e.length > kMaxGsoBytes ||
+            (!p.connected && e.peer != d.peer)) {
+          break;
+        }
+        bytes += e.length;
+        ++run;
+        if (e.length < d.length) {
+          break;  // only the last segment may be shorter
+        }
+      }
     }
+    for (std::size_t j = 0; j < run; ++j) {
+      const Datagram& e = batch[send_order_[k + j]];
+      // The same buffer the datagram arrived in: sendmmsg reads it where recvmmsg wrote it.
+      send_iovs_[k + j].iov_base = e.buffer + e.offset;
+      send_iovs_[k + j].iov_len = e.length;
+    }
+    msghdr& h = send_msgs_[messages].msg_hdr;
+    h = msghdr{};
+    h.msg_iov = &send_iovs_[k];
+    h.msg_iovlen = run;
+    if (!p.connected) {
+      h.msg_name = &send_names_[messages];
+      h.msg_namelen = d.peer.to_sockaddr(send_names_[messages]);
+    }
+    if (run > 1) {
+      GsoControl& c = send_control_[messages];
+      h.msg_control = c.bytes.data();
+      h.msg_controllen = c.bytes.size();
+      cmsghdr* cm = CMSG_FIRSTHDR(&h);
+      cm->cmsg_level = SOL_UDP;
+      cm->cmsg_type = UDP_SEGMENT;
+      cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+      const auto segment = static_cast<std::uint16_t>(d.length);
+      std::memcpy(CMSG_DATA(cm), &segment, sizeof segment);
+    }
+    message_first_[messages] = k;
+    message_count_[messages] = run;
+    ++messages;
+    k += run;
+  }
+  return messages;
+}
+
+void SocketTransport::send_port(PortId id, DatagramBatch& batch, std::size_t count) {
+  const auto mark = [&](std::size_t first, std::size_t n, Verdict v) {
+    for (std::size_t j = first; j < first + n; ++j) {
+      batch[send_order_[j]].verdict = v;
+    }
+  };
+  if (id >= ports_.size() || ports_[id].kind == Kind::closed) {
+    mark(0, count, Verdict::failed);
     return;
   }
-  const Port& p = ports_[id];
-  for (std::size_t k = 0; k < count; ++k) {
-    Datagram& d = batch[first + k];
-    // The same buffer the datagram arrived in: sendmmsg reads it where recvmmsg wrote it.
-    iovs_[k].iov_base = d.buffer + d.offset;
-    iovs_[k].iov_len = d.length;
-    msghdr& h = msgs_[k].msg_hdr;
-    h = msghdr{};
-    h.msg_iov = &iovs_[k];
-    h.msg_iovlen = 1;
-    if (!p.connected) {
-      h.msg_name = &names_[k];
-      h.msg_namelen = d.peer.to_sockaddr(names_[k]);
-    }
-  }
-  std::size_t done = 0;
-  while (done < count) {
-    const int sent =
-        ::sendmmsg(p.fd.get(), &msgs_[done], static_cast<unsigned>(count - done), MSG_DONTWAIT);
-    if (sent < 0) {
+  Port& p = ports_[id];
+  std::size_t from = 0;
+  while (from < count) {
+    const std::size_t messages = build_messages(p, batch, from, count);
+    std::size_t done = 0;
+    bool rebuild = false;
+    while (done < messages && !rebuild) {
+      const int sent = ::sendmmsg(p.fd.get(), &send_msgs_[done],
+                                  static_cast<unsigned>(messages - done), MSG_DONTWAIT);
+      if (sent >= 0) {
+        for (std::size_t m = done; m < done + static_cast<std::size_t>(sent); ++m) {
+          mark(message_first_[m], message_count_[m], Verdict::sent);
+          if (message_count_[m] > 1) {
+            gso_datagrams_ += message_count_[m];
+          }
+        }
+        done += static_cast<std::size_t>(sent);
+        continue;
+      }
+      const int err = errno;
+      if (message_count_[done] > 1 && (err == EINVAL || err == EMSGSIZE || err == EIO ||
+                                       err == ENOPROTOOPT || err == EOPNOTSUPP)) {
+        // The kernel refused the segmentation itself: EINVAL/EMSGSIZE when a segment does not
+        // fit the path MTU (no GSO from this size up), EIO and the rest when the route has no
+        // checksum offload or the kernel no UDP GSO (none at all on this port). The message's
+        // datagrams go again, one by one.
+        const bool size_bound = err == EINVAL || err == EMSGSIZE;
+        const auto segment =
+            static_cast<std::uint32_t>(batch[send_order_[message_first_[done]]].length);
+        p.gso_below = size_bound ? std::min(p.gso_below, segment) : 0;
+        ++gso_fallbacks_;
+        from = message_first_[done];
+        rebuild = true;
+        continue;
+      }
       // This one was refused (full buffer, unreachable, ...): count it and go on with the rest.
-      batch[first + done].verdict = Verdict::failed;
+      mark(message_first_[done], message_count_[done], Verdict::failed);
       ++done;
-      continue;
     }
-    for (int k = 0; k < sent; ++k) {
-      batch[first + done + static_cast<std::size_t>(k)].verdict = Verdict::sent;
+    if (!rebuild) {
+      return;
     }
-    done += static_cast<std::size_t>(sent);
   }
 }
 

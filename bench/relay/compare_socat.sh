@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # pkthere (socket engine) against socat, both forwarding UDP from a client namespace to an
 # upstream namespace through a relay namespace (client | relay | upstream, veth pairs).
-#   pps: udp_blaster (sendmmsg, 64-byte frames) on CPU 0 -> relay on CPU 1 -> the upstream veth's
-#        rx_packets (a bound UDP socket that never reads is the sink, so no ICMP errors flow back)
+#   pps: udp_blaster (sendmmsg, 64-byte frames) on CPU 0 -> relay on CPU 1 -> the datagrams the
+#        upstream namespace's UDP layer counts (a bound UDP socket that never reads is the sink,
+#        so no ICMP errors flow back; its full-buffer drops count, they reached it)
 #   rtt: udp_rtt, one datagram outstanding, through the relay to an echo in the upstream namespace
 #   delivery: the stress test's offered load (1400-byte bursts of 64 with 50 us pauses)
 # Each figure is the median of 3 runs. Needs root. Usage: compare_socat.sh [BUILD_DIR] [SECONDS]
@@ -47,7 +48,10 @@ ip netns exec $U taskset -c 1 "$rtt" --echo 10.78.2.2:7000 &
 pids+=($!)
 sleep 0.5
 
-rx() { ip netns exec $U cat /sys/class/net/vu$id/statistics/rx_packets; }
+# Datagrams that reached the upstream's UDP layer (InDatagrams + NoPorts + InErrors, the sink's
+# full-buffer drops included). Not the veth's rx_packets: a UDP GSO message crosses the veth as
+# one packet and is cut into its datagrams only at the receiving socket.
+rx() { ip netns exec $U awk '/^Udp:/ && $2 ~ /^[0-9]/ {print $2 + $3 + $4}' /proc/net/snmp; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # start_relay KIND UPSTREAM_PORT: pkthere or socat in the relay namespace, on CPU 1, port 5354.

@@ -28,18 +28,20 @@ TEST_P(PkthereStress, DeliveryKeepsPkthereFloors) {
   EP_SKIP_UNLESS_ROOT();
   const Proto upstream = GetParam();
   const IpAddress lo = IpAddress::parse("127.0.0.1").value();
+  // As in the benchmark: the load (this process's threads, the echo's too: pinned before it
+  // starts) on CPU 0, the relay on CPU 1, and the relay ahead of other work on the machine. An
+  // echo free to run on CPU 1 would lose there to the relay's priority, and leave CPU 0 to the
+  // sender, so that the offered load grew the faster the relay.
+  cpu_set_t cpu0;
+  CPU_ZERO(&cpu0);
+  CPU_SET(0, &cpu0);
+  const bool pinned = ::sched_setaffinity(0, sizeof cpu0, &cpu0) == 0;
   std::unique_ptr<UdpEchoServer> echo;
   std::string there = "ICMP:127.0.0.1:4343";
   if (upstream == Proto::udp) {
     echo = std::make_unique<UdpEchoServer>(lo);
     there = "UDP:" + echo->endpoint().to_string();
   }
-  // As in the benchmark: the load (this process's threads) on CPU 0, the relay on CPU 1, and
-  // the relay ahead of other work on the machine.
-  cpu_set_t cpu0;
-  CPU_ZERO(&cpu0);
-  CPU_SET(0, &cpu0);
-  const bool pinned = ::sched_setaffinity(0, sizeof cpu0, &cpu0) == 0;
   std::vector<std::string> launcher = {"nice", "-n", "-10"};
   if (pinned && std::thread::hardware_concurrency() > 1) {
     launcher.insert(launcher.end(), {"taskset", "-c", "1"});
