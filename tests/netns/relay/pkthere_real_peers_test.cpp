@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "tests/netns/relay/datapath_peers.hpp"
 #include "tests/netns/relay/relay_harness.hpp"
 #include "tests/netns/relay/three_namespaces.hpp"
 
@@ -17,81 +18,30 @@ using std::chrono::milliseconds;
 using testing::PkthereRun;
 using testing::ThreeNamespaces;
 
-std::size_t count(const std::string& haystack, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + needle.size())) {
-    ++n;
-  }
-  return n;
+using testing::count;
+using testing::dig_command;
+using testing::query_file;
+using testing::start_dnsmasq;
+using testing::TempDir;
+
+std::string engine_name(const ::testing::TestParamInfo<std::string>& param) {
+  return param.param;
 }
 
-// dnsmasq answering example.test (A and AAAA) on the upstream side, port 53.
-std::optional<Process> start_dnsmasq(const ThreeNamespaces& t) {
-  auto p = Process::spawn(
-      {"dnsmasq", "--keep-in-foreground", "-C", "/dev/null", "--no-resolv", "--no-hosts",
-       "--bind-interfaces", fmt::format("--listen-address={}", ThreeNamespaces::kUpstream4),
-       "--port=53", "--address=/example.test/10.9.9.9", "--address=/example.test/fd00::9",
-       "--pid-file="},
-      &*t.upstream);
-  if (!p) {
-    ADD_FAILURE() << p.error();
-    return std::nullopt;
-  }
-  // Ready once it answers a query of its own.
-  for (int i = 0; i < 50; ++i) {
-    if (t.upstream->exec(fmt::format(
-            "dig @{} ready.example.test A +tries=1 +timeout=1 +short | grep -q 10.9.9.9",
-            ThreeNamespaces::kUpstream4))) {
-      return std::move(p).value();
-    }
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  ADD_FAILURE() << "dnsmasq did not come up: " << p->err();
-  return std::nullopt;
-}
+class PkthereRealPeers : public ::testing::TestWithParam<std::string> {};
 
-std::string query_file(const std::string& dir, const std::string& name, int queries) {
-  std::string lines;
-  for (int i = 0; i < queries; ++i) {
-    lines += fmt::format("h{}.example.test {}\n", i, i % 2 == 0 ? "A" : "AAAA");
-  }
-  std::string path = fmt::format("{}/{}", dir, name);
-  auto r = etherpath::testing::run(fmt::format("printf '%s' '{}' > {}", lines, path));
-  EXPECT_TRUE(r) << r.error();
-  return path;
-}
-
-class TempDir {
- public:
-  TempDir() : path_(etherpath::testing::run("mktemp -d /tmp/ep-relay-XXXXXX").value()) {
-    path_.erase(path_.find_last_not_of('\n') + 1);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  TempDir(TempDir&&) = delete;
-  TempDir& operator=(TempDir&&) = delete;
-  ~TempDir() { (void)etherpath::testing::run("rm -rf " + path_); }
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string dig_command(const std::string& port, const std::string& file) {
-  return fmt::format("dig -b {}#{} @{} -p 5354 -f {} +tries=1 +timeout=2 +noall +comments",
-                     ThreeNamespaces::kClient4, port, ThreeNamespaces::kRelayClientSide4, file);
-}
-
-TEST(PkthereRealPeers, DigThroughSingleClientLockToDnsmasq) {
+TEST_P(PkthereRealPeers, DigThroughSingleClientLockToDnsmasq) {
   EP_SKIP_UNLESS_ROOT();
   auto t = ThreeNamespaces::create();
   ASSERT_TRUE(t);
+  ASSERT_TRUE(testing::prepare_for_datapath(*t));
   auto dnsmasq = start_dnsmasq(*t);
   ASSERT_TRUE(dnsmasq);
   auto run = PkthereRun::start(
-      {"--here", fmt::format("UDP:{}:5354", ThreeNamespaces::kRelayClientSide4), "--there",
-       fmt::format("UDP:{}:53", ThreeNamespaces::kUpstream4), "--timeout-secs", "5"},
+      testing::datapath_args(
+          *t, GetParam(),
+          {"--here", fmt::format("UDP:{}:5354", ThreeNamespaces::kRelayClientSide4), "--there",
+           fmt::format("UDP:{}:53", ThreeNamespaces::kUpstream4), "--timeout-secs", "5"}),
       &*t->relay);
   ASSERT_TRUE(run);
   const TempDir dir;
@@ -106,7 +56,11 @@ TEST(PkthereRealPeers, DigThroughSingleClientLockToDnsmasq) {
   EXPECT_EQ(stats["c2u_pkts"], 1000);
   EXPECT_EQ(stats["u2c_pkts"], 1000);
   EXPECT_EQ(stats["sessions_opened"], 1);
+  EXPECT_EQ(stats["engine"], GetParam());
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, PkthereRealPeers, ::testing::Values("socket", "xdp", "pcap"),
+                         engine_name);
 
 TEST(PkthereRealPeers, SixtyFourDigsWithMaxSessions) {
   EP_SKIP_UNLESS_ROOT();
@@ -158,12 +112,14 @@ struct Combo {
   bool icmp;
   bool v6;
   bool connected;
+  const char* engine = "socket";
 };
 
 std::string combo_name(const ::testing::TestParamInfo<Combo>& param) {
   const Combo& c = param.param;
-  return fmt::format("{}{}{}", c.icmp ? "Icmp" : "Udp", c.v6 ? "V6" : "V4",
-                     c.connected ? "Connected" : "Unconnected");
+  return fmt::format("{}{}{}{}", c.icmp ? "Icmp" : "Udp", c.v6 ? "V6" : "V4",
+                     c.connected ? "Connected" : "Unconnected",
+                     std::string(c.engine) == "socket" ? "" : std::string("_") + c.engine);
 }
 
 class PkthereAcrossNamespaces : public ::testing::TestWithParam<Combo> {};
@@ -173,6 +129,7 @@ TEST_P(PkthereAcrossNamespaces, SingleClientForwardingWrongPeerAndTimeoutExit) {
   const Combo c = GetParam();
   auto t = ThreeNamespaces::create();
   ASSERT_TRUE(t);
+  ASSERT_TRUE(testing::prepare_for_datapath(*t));
   const auto ip = [&](const char* v4, const char* v6) {
     return IpAddress::parse(c.v6 ? v6 : v4).value();
   };
@@ -192,10 +149,12 @@ TEST_P(PkthereAcrossNamespaces, SingleClientForwardingWrongPeerAndTimeoutExit) {
     return c.v6 ? fmt::format("[{}]", a.to_string()) : a.to_string();
   };
   auto run = PkthereRun::start(
-      {"--here", fmt::format("UDP:{}:5354", bracket(relay_ip)), "--there",
-       fmt::format("{}:{}:{}", c.icmp ? "ICMP" : "UDP", bracket(upstream_ip), upstream.port),
-       "--timeout-secs", "1", "--on-timeout", "exit", "--debug",
-       c.connected ? "log-drops" : "log-drops,no-connect"},
+      testing::datapath_args(
+          *t, c.engine,
+          {"--here", fmt::format("UDP:{}:5354", bracket(relay_ip)), "--there",
+           fmt::format("{}:{}:{}", c.icmp ? "ICMP" : "UDP", bracket(upstream_ip), upstream.port),
+           "--timeout-secs", "1", "--on-timeout", "exit", "--debug",
+           c.connected ? "log-drops" : "log-drops,no-connect"}),
       &*t->relay);
   ASSERT_TRUE(run);
   const auto client_socket = [&] {
@@ -233,11 +192,22 @@ TEST_P(PkthereAcrossNamespaces, SingleClientForwardingWrongPeerAndTimeoutExit) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Matrix, PkthereAcrossNamespaces,
-                         ::testing::Values(Combo{false, false, true}, Combo{false, false, false},
-                                           Combo{false, true, true}, Combo{false, true, false},
-                                           Combo{true, false, true}, Combo{true, false, false},
-                                           Combo{true, true, true}, Combo{true, true, false}),
+// Every combination on each engine: the same semantics whichever moves the datagrams.
+std::vector<Combo> all_combos() {
+  std::vector<Combo> out;
+  for (const char* engine : {"socket", "xdp", "pcap"}) {
+    for (const bool icmp : {false, true}) {
+      for (const bool v6 : {false, true}) {
+        for (const bool connected : {true, false}) {
+          out.push_back(Combo{icmp, v6, connected, engine});
+        }
+      }
+    }
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Matrix, PkthereAcrossNamespaces, ::testing::ValuesIn(all_combos()),
                          combo_name);
 
 // /proc/net/snmp's Icmp InEchos (IPv4) or snmp6's Icmp6InEchos in a namespace.

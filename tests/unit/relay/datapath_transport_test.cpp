@@ -1,0 +1,282 @@
+// DatapathTransport + Forwarder over a PacketRelay on FakeEngine: the frames it sends on are
+// whole, valid frames (conn/wire's parser with checksum checks accepts them) with the right MACs,
+// addresses, ports or echo ids; broken frames for our flows are counted by reason; no frame leaks.
+#include "relay/datapath_transport.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "base/clock.hpp"
+#include "conn/wire/frame_builder.hpp"
+#include "conn/wire/frame_parser.hpp"
+#include "datapath/fake_engine.hpp"
+#include "datapath/packet_relay.hpp"
+#include "relay/forwarder.hpp"
+#include "relay/frame_rewrite.hpp"
+
+namespace etherpath::relay {
+namespace {
+
+using std::chrono::milliseconds;
+
+const MacAddress kOwn = MacAddress::parse("02:00:00:00:00:01").value();
+const MacAddress kClientMac = MacAddress::parse("02:00:00:00:00:02").value();
+const MacAddress kNextHop = MacAddress::parse("02:00:00:00:00:03").value();
+
+IpAddress ip(const char* text) {
+  return IpAddress::parse(text).value();
+}
+
+std::vector<std::byte> bytes_of(std::string_view s) {
+  std::vector<std::byte> out(s.size());
+  std::memcpy(out.data(), s.data(), s.size());
+  return out;
+}
+
+std::string text_of(ConstBytes b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};  // NOLINT
+}
+
+// A UDP frame to the relay's own MAC.
+std::vector<std::byte> udp_frame(const IpEndpoint& from, const IpEndpoint& to,
+                                 std::string_view data, const MacAddress& src_mac) {
+  std::array<std::byte, 2048> buf{};
+  wire::FrameBuilder b(buf);
+  b.payload(bytes_of(data)).push_udp(from.port, to.port);
+  if (from.address.is_v4()) {
+    b.push_ipv4({.src = from.address, .dst = to.address});
+  } else {
+    b.push_ipv6({.src = from.address, .dst = to.address});
+  }
+  b.push_ethernet(kOwn, src_mac);
+  auto f = b.finish();
+  EXPECT_TRUE(f) << f.error();
+  return {f->begin(), f->end()};
+}
+
+std::vector<std::byte> echo_frame(const IpAddress& from, const IpAddress& to, std::uint8_t type,
+                                  std::uint16_t id, std::uint16_t seq, std::string_view data) {
+  std::array<std::byte, 2048> buf{};
+  wire::FrameBuilder b(buf);
+  b.payload(bytes_of(data)).push_icmp_echo(type, id, seq);
+  if (from.is_v4()) {
+    b.push_ipv4({.src = from, .dst = to});
+  } else {
+    b.push_ipv6({.src = from, .dst = to});
+  }
+  b.push_ethernet(kOwn, kNextHop);
+  auto f = b.finish();
+  EXPECT_TRUE(f) << f.error();
+  return {f->begin(), f->end()};
+}
+
+// One relay on a FakeEngine, a transport and a forwarder over it.
+class DatapathTransportTest : public ::testing::Test {
+ protected:
+  void open(Proto listen_proto, const IpEndpoint& listen, Proto upstream_proto,
+            const IpEndpoint& upstream, const IpAddress& upstream_local) {
+    auto engine = std::make_unique<datapath::FakeEngine>();
+    fake_ = engine.get();
+    free_at_start_ = fake_->free_frames();
+    datapath::RelayOptions ro;
+    ro.own_threads = false;
+    auto r = datapath::PacketRelay::open_with(std::move(engine), nullptr, "fake0", kOwn, ro);
+    ASSERT_TRUE(r) << r.error();
+    relay_ = std::move(r).value();
+    DatapathTransportOptions o;
+    o.listen_proto = listen_proto;
+    o.listen = listen;
+    o.upstream_proto = upstream_proto;
+    o.upstream = upstream;
+    o.upstream_local = upstream_local;
+    o.next_hop_mac = kNextHop;
+    auto t = DatapathTransport::open(o, *relay_, *relay_);
+    ASSERT_TRUE(t) << t.error();
+    transport_ = std::move(t).value();
+    ForwarderConfig fc;
+    fc.listen_proto = listen_proto;
+    fc.listen = transport_->listen_address();
+    fc.upstream_proto = upstream_proto;
+    fc.upstream = upstream;
+    forwarder_ = std::make_unique<Forwarder>(fc, *transport_, SteadyClock::instance(), nullptr);
+    ASSERT_TRUE(forwarder_->start());
+  }
+  void TearDown() override {
+    forwarder_.reset();
+    transport_.reset();
+    relay_.reset();
+  }
+
+  // Injects `frame`, runs one forwarder round and returns what was sent (parsed and checked).
+  std::vector<std::vector<std::byte>> round_trip(const std::vector<std::byte>& frame) {
+    EXPECT_TRUE(fake_->inject(0, frame));
+    EXPECT_TRUE(forwarder_->poll(milliseconds(10)));
+    return fake_->take_sent(0);
+  }
+
+  static wire::ParsedFrame parse_valid(const std::vector<std::byte>& frame) {
+    const wire::FrameParser parser(wire::ParseOptions{.verify_checksums = true});
+    const auto p = parser.parse(frame);
+    EXPECT_TRUE(p) << wire::to_string(p.drop);
+    return p.frame;
+  }
+
+  datapath::FakeEngine* fake_ = nullptr;
+  std::size_t free_at_start_ = 0;
+  std::unique_ptr<datapath::PacketRelay> relay_;
+  std::unique_ptr<DatapathTransport> transport_;
+  std::unique_ptr<Forwarder> forwarder_;
+};
+
+TEST_F(DatapathTransportTest, UdpBothWaysWithValidHeadersAndChecksums) {
+  open(Proto::udp, IpEndpoint{ip("127.0.0.1"), 0}, Proto::udp, IpEndpoint{ip("127.0.0.3"), 53},
+       ip("127.0.0.2"));
+  const IpEndpoint listen = transport_->listen_address();
+  ASSERT_NE(listen.port, 0);
+  const IpEndpoint client{ip("127.0.0.9"), 40000};
+  // An odd-sized payload: the checksum's padding byte must be right too.
+  auto sent = round_trip(udp_frame(client, listen, "query-of-odd-size", kClientMac));
+  ASSERT_EQ(sent.size(), 1U);
+  wire::ParsedFrame up = parse_valid(sent[0]);
+  EXPECT_EQ(up.dst, kNextHop);
+  EXPECT_EQ(up.src, kOwn);
+  EXPECT_EQ(up.ip_src(), ip("127.0.0.2"));
+  EXPECT_EQ(up.ip_dst(), ip("127.0.0.3"));
+  EXPECT_EQ(up.udp.dst_port, 53);
+  EXPECT_EQ(text_of(up.payload), "query-of-odd-size");
+  const std::uint16_t upstream_port = up.udp.src_port;
+  ASSERT_NE(upstream_port, 0);
+
+  sent = round_trip(udp_frame(IpEndpoint{ip("127.0.0.3"), 53},
+                              IpEndpoint{ip("127.0.0.2"), upstream_port}, "the-answer", kNextHop));
+  ASSERT_EQ(sent.size(), 1U);
+  wire::ParsedFrame down = parse_valid(sent[0]);
+  EXPECT_EQ(down.dst, kClientMac);  // learned from the client's frame
+  EXPECT_EQ(down.src, kOwn);
+  EXPECT_EQ(down.ip_src(), listen.address);
+  EXPECT_EQ(down.ip_dst(), client.address);
+  EXPECT_EQ(down.udp.src_port, listen.port);
+  EXPECT_EQ(down.udp.dst_port, client.port);
+  EXPECT_EQ(text_of(down.payload), "the-answer");
+  const auto stats = forwarder_->snapshot();
+  EXPECT_EQ(stats.c2u.pkts, 1U);
+  EXPECT_EQ(stats.u2c.pkts, 1U);
+  // Every frame went back to the pool (sent ones through completions).
+  EXPECT_TRUE(forwarder_->poll(milliseconds(1)));
+  EXPECT_EQ(fake_->free_frames(), free_at_start_);
+}
+
+TEST_F(DatapathTransportTest, BrokenFramesForOurFlowAreCountedByReasonAndNotForwarded) {
+  open(Proto::udp, IpEndpoint{ip("127.0.0.1"), 0}, Proto::udp, IpEndpoint{ip("127.0.0.3"), 53},
+       ip("127.0.0.2"));
+  const IpEndpoint listen = transport_->listen_address();
+  const IpEndpoint client{ip("127.0.0.9"), 40000};
+  const auto good = udp_frame(client, listen, "payload", kClientMac);
+  auto bad_checksum = good;
+  bad_checksum[14 + 20 + 6] ^= std::byte{0x5a};
+  auto bad_length = good;
+  bad_length[14 + 20 + 5] = std::byte{200};  // UDP length past the IP payload
+  auto lying_total = good;
+  lying_total[14 + 3] = std::byte{250};  // IPv4 total length past the frame (checksum fixed below)
+  {
+    wire::Ipv4Writer w(Bytes(lying_total).subspan(14, 20));
+    w.set_checksum(0);
+    w.set_checksum(wire::internet_checksum(ConstBytes(lying_total).subspan(14, 20)));
+  }
+  auto other_port = udp_frame(client, IpEndpoint{listen.address, 9}, "x", kClientMac);
+  other_port[14 + 20 + 6] ^= std::byte{0x5a};  // broken, but not ours: not counted as malformed
+  for (const auto* f : {&bad_checksum, &bad_length, &lying_total, &other_port}) {
+    EXPECT_TRUE(round_trip(*f).empty());
+  }
+  const auto j = transport_->stats_json();
+  EXPECT_EQ(j["malformed"]["bad_udp_checksum"], 1) << j;
+  EXPECT_EQ(j["malformed"]["udp_length_exceeds_ip"], 1) << j;
+  EXPECT_EQ(j["malformed"]["ipv4_total_length_exceeds_frame"], 1) << j;
+  EXPECT_EQ(j["malformed_total"], 3);
+  EXPECT_EQ(j["not_ours"], 1);
+  // Forwarding goes on.
+  EXPECT_EQ(round_trip(good).size(), 1U);
+  EXPECT_EQ(forwarder_->snapshot().c2u.pkts, 1U);
+}
+
+TEST_F(DatapathTransportTest, UdpClientToIcmpv6UpstreamGetsTheTransportsChecksum) {
+  open(Proto::udp, IpEndpoint{ip("::1"), 0}, Proto::icmp, IpEndpoint{ip("fd00::3"), 0}, ip("::1"));
+  const IpEndpoint listen = transport_->listen_address();
+  const IpEndpoint client{ip("fd00::9"), 40000};
+  auto sent = round_trip(udp_frame(client, listen, "ping-payload", kClientMac));
+  ASSERT_EQ(sent.size(), 1U);
+  wire::ParsedFrame up = parse_valid(sent[0]);
+  ASSERT_EQ(up.l4, wire::L4Kind::icmpv6);
+  EXPECT_EQ(up.icmp.type, 128);
+  EXPECT_EQ(up.ip_dst(), ip("fd00::3"));
+  EXPECT_EQ(text_of(up.payload), "ping-payload");
+  const std::uint16_t id = up.icmp.echo_id();
+  sent =
+      round_trip(echo_frame(ip("fd00::3"), ip("::1"), 129, id, up.icmp.echo_seq(), "ping-payload"));
+  ASSERT_EQ(sent.size(), 1U);
+  wire::ParsedFrame down = parse_valid(sent[0]);
+  EXPECT_EQ(down.ip_dst(), client.address);
+  EXPECT_EQ(down.udp.dst_port, client.port);
+  EXPECT_EQ(text_of(down.payload), "ping-payload");
+  // A reply for an id we never used is not ours.
+  EXPECT_TRUE(round_trip(echo_frame(ip("fd00::3"), ip("::1"), 129,
+                                    static_cast<std::uint16_t>(id + 1), 1, "x"))
+                  .empty());
+}
+
+TEST_F(DatapathTransportTest, IcmpClientToUdpUpstreamKeepsTheClientsEchoIdentity) {
+  open(Proto::icmp, IpEndpoint{ip("127.0.0.1"), 0}, Proto::udp, IpEndpoint{ip("127.0.0.3"), 7},
+       ip("127.0.0.2"));
+  auto request = echo_frame(ip("127.0.0.9"), ip("127.0.0.1"), 8, 0x1234, 7, "abcdefgh");
+  // The client's MAC: echo_frame uses the next hop's as its source, which is what we learn.
+  auto sent = round_trip(request);
+  ASSERT_EQ(sent.size(), 1U);
+  wire::ParsedFrame up = parse_valid(sent[0]);
+  EXPECT_EQ(text_of(up.payload), "abcdefgh");
+  sent = round_trip(udp_frame(IpEndpoint{ip("127.0.0.3"), 7},
+                              IpEndpoint{ip("127.0.0.2"), up.udp.src_port}, "abcdefgh", kNextHop));
+  ASSERT_EQ(sent.size(), 1U);
+  wire::ParsedFrame down = parse_valid(sent[0]);
+  ASSERT_EQ(down.l4, wire::L4Kind::icmpv4);
+  EXPECT_EQ(down.icmp.type, 0);
+  EXPECT_EQ(down.icmp.echo_id(), 0x1234);
+  EXPECT_EQ(down.icmp.echo_seq(), 7);
+  EXPECT_EQ(down.ip_dst(), ip("127.0.0.9"));
+  EXPECT_EQ(text_of(down.payload), "abcdefgh");
+}
+
+TEST(FrameRewrite, HeadersWithTwoTagsParseBackWithValidChecksums) {
+  std::array<std::byte, 512> chunk{};
+  const std::string data = "tagged";
+  std::memcpy(chunk.data() + 200, data.data(), data.size());
+  VlanStack vlans;
+  vlans.push_back({.id = 100, .tpid = 0x88a8});
+  vlans.push_back({.id = 20});
+  const TxSide side{kOwn, vlans, ip("10.0.0.1")};
+  TxTarget t;
+  t.dst_mac = kNextHop;
+  t.dst = ip("10.0.0.2");
+  t.src_port = 1000;
+  t.dst_port = 2000;
+  const std::uint64_t sum = wire::checksum_add(0, ConstBytes(chunk).subspan(200, data.size()));
+  const auto start =
+      write_headers(chunk, 200, static_cast<std::uint32_t>(data.size()), sum, side, t);
+  ASSERT_TRUE(start);
+  EXPECT_EQ(*start, 200U - tx_header_size(side, t));
+  const wire::FrameParser parser(wire::ParseOptions{.verify_checksums = true});
+  const auto p = parser.parse(ConstBytes(chunk).subspan(*start, 200 - *start + data.size()));
+  ASSERT_TRUE(p) << wire::to_string(p.drop);
+  EXPECT_EQ(p.frame.vlans.size(), 2U);
+  EXPECT_EQ(p.frame.vlans[0].id, 100);
+  EXPECT_EQ(p.frame.vlans[1].id, 20);
+  EXPECT_EQ(p.frame.udp.dst_port, 2000);
+  EXPECT_EQ(text_of(p.frame.payload), data);
+  // Not enough headroom: refused.
+  EXPECT_FALSE(write_headers(chunk, 10, 4, 0, side, t));
+}
+
+}  // namespace
+}  // namespace etherpath::relay
