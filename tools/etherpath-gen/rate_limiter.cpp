@@ -40,15 +40,24 @@ Result<Rate> parse_rate(std::string_view text) {
   return Rate{Rate::Unit::bps, v * scale};
 }
 
-RateLimiter::RateLimiter(const Clock& clock, Rate rate, double burst)
-    : clock_(clock), rate_(rate), burst_(burst), tokens_(burst), last_(clock.now()) {}
+RateLimiter::RateLimiter(const Clock& clock, Rate rate, double burst, double max_burst)
+    : clock_(clock),
+      rate_(rate),
+      burst_(burst),
+      max_burst_(std::max(burst, max_burst)),
+      tokens_(burst),
+      last_(clock.now()) {}
 
 void RateLimiter::refill() {
   const Clock::TimePoint now = clock_.now();
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_).count();
   last_ = now;
   if (ns > 0) {
-    tokens_ = std::min(burst_, tokens_ + static_cast<double>(ns) * rate_.value * 1e-9);
+    const double credit = static_cast<double>(ns) * rate_.value * 1e-9;
+    if (tokens_ + credit > burst_ && burst_ < max_burst_) {
+      burst_ = std::min(max_burst_, std::max(burst_, 2 * credit));
+    }
+    tokens_ = std::min(burst_, tokens_ + credit);
   }
 }
 
@@ -69,6 +78,7 @@ bool RateLimiter::try_take(double cost) {
 void RateLimiter::set_burst(double burst) {
   refill();
   burst_ = burst;
+  max_burst_ = burst;
   tokens_ = std::min(tokens_, burst_);
 }
 

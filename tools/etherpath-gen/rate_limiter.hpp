@@ -25,8 +25,11 @@ Result<Rate> parse_rate(std::string_view text);
 class RateLimiter {
  public:
   // `burst`: the most units the bucket holds (what may go at once after an idle moment); at
-  // least one packet's worth. Starts full.
-  RateLimiter(const Clock& clock, Rate rate, double burst);
+  // least one packet's worth. Starts full. With `max_burst` above `burst`, the bucket grows
+  // (up to it) to twice any gap between takes that overflowed it: a sender that was off the
+  // CPU for longer than the bucket lasts (a loaded machine) then catches up instead of losing
+  // the credit, and only senders that are late get the bigger bursts.
+  RateLimiter(const Clock& clock, Rate rate, double burst, double max_burst = 0);
 
   // Takes `cost` units (1 per packet, or 8 x frame size for a bit rate) if the bucket has them.
   bool try_take(double cost);
@@ -39,8 +42,9 @@ class RateLimiter {
     return rate_.unit == Rate::Unit::bps ? 8.0 * static_cast<double>(frame_size) : 1.0;
   }
   [[nodiscard]] const Rate& rate() const { return rate_; }
-  // A new bucket size (the tokens in it are kept, up to the new size).
+  // A new, fixed bucket size (the tokens in it are kept, up to the new size; no more growth).
   void set_burst(double burst);
+  [[nodiscard]] double burst() const { return burst_; }
 
  private:
   void refill();
@@ -48,6 +52,7 @@ class RateLimiter {
   const Clock& clock_;
   Rate rate_;
   double burst_;
+  double max_burst_;
   double tokens_;
   Clock::TimePoint last_;
 };

@@ -11,14 +11,15 @@
 namespace etherpath::gen {
 namespace {
 
-// Enough credit to ride out a late wakeup on a busy machine (10 ms of traffic, sent back to back
-// after such a wakeup), but at least one packet.
-double bucket_size(const Rate& rate, const FlowTemplate& flow) {
+// Enough credit to ride out a late wakeup (10 ms of traffic, sent back to back after such a
+// wakeup), but at least one packet; growing to 100 ms when the sender is kept off the CPU for
+// longer, as on a loaded machine.
+double bucket_size(const Rate& rate, const FlowTemplate& flow, double seconds) {
   if (!rate.limited()) {
     return 1;
   }
   const double one = rate.unit == Rate::Unit::bps ? 8.0 * static_cast<double>(flow.max_size()) : 1;
-  return std::max(one, rate.value * 0.01);
+  return std::max(one, rate.value * seconds);
 }
 
 }  // namespace
@@ -45,7 +46,8 @@ Sender::Sender(datapath::Engine& engine, std::size_t queue, const FlowTemplate& 
       options_(options),
       stop_(stop),
       clock_(SteadyClock::instance()),
-      limiter_(clock_, options.rate, bucket_size(options.rate, flow)) {}
+      limiter_(clock_, options.rate, bucket_size(options.rate, flow, 0.01),
+               bucket_size(options.rate, flow, 0.1)) {}
 
 void Sender::run() {
   while (options_.rx_only && !stop_.load(std::memory_order_relaxed) &&

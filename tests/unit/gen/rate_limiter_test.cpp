@@ -130,5 +130,26 @@ TEST(RateLimiter, AGrownBucketKeepsTheCreditOfALongPause) {
   EXPECT_EQ(shrunk, 5);
 }
 
+TEST(RateLimiter, GrowsByItselfUpToItsMaximumAfterALateTake) {
+  FakeClock clock;
+  RateLimiter l(clock, Rate{Rate::Unit::pps, 1000}, 10, 100);
+  while (l.try_take(1)) {
+  }
+  clock.advance(milliseconds(5));  // in time: no growth
+  EXPECT_DOUBLE_EQ(l.burst(), 10);
+  while (l.try_take(1)) {
+  }
+  clock.advance(milliseconds(30));  // late: the bucket becomes twice the gap
+  int caught_up = 0;
+  while (l.try_take(1)) {
+    ++caught_up;
+  }
+  EXPECT_EQ(caught_up, 30);
+  EXPECT_DOUBLE_EQ(l.burst(), 60);
+  clock.advance(milliseconds(500));  // far beyond: capped
+  EXPECT_EQ(l.time_until(100).count(), 0);
+  EXPECT_DOUBLE_EQ(l.burst(), 100);
+}
+
 }  // namespace
 }  // namespace etherpath::gen
