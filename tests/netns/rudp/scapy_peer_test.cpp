@@ -9,7 +9,10 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -74,7 +77,16 @@ class Loop {
   std::thread thread_;
 };
 
-class ScapyPeer : public ::testing::TestWithParam<std::tuple<Engine, ScapyCase>> {
+// What one run of the script saw and did.
+struct Exchange {
+  int code = -1;  // the script's exit status
+  std::string out;
+  std::size_t echoed = 0;                   // datagrams the RUDPConns echoed
+  std::vector<std::uint64_t> echo_answers;  // requests each IcmpEchoConn answered
+  std::uint64_t neighbor_answers = 0;
+};
+
+class ScapyPeerBase : public ::testing::Test {
  protected:
   void SetUp() override {
     EP_SKIP_UNLESS_ROOT();
@@ -84,11 +96,17 @@ class ScapyPeer : public ::testing::TestWithParam<std::tuple<Engine, ScapyCase>>
     ASSERT_TRUE(net_.setup());
   }
   void TearDown() override { net_.teardown(); }
+
+  // Opens the four hosts on `engine` with the case's VLANs and runs the script against them,
+  // its spec changed by `tweak` first (for the negative control). Nothing on a setup failure.
+  std::optional<Exchange> exchange(Engine engine, const ScapyCase& sc,
+                                   const std::function<void(nlohmann::json&)>& tweak = {});
+
   TwoNamespaces net_;
 };
 
-TEST_P(ScapyPeer, AnswersAreRightFieldByField) {
-  const auto [engine, sc] = GetParam();
+std::optional<Exchange> ScapyPeerBase::exchange(Engine engine, const ScapyCase& sc,
+                                                const std::function<void(nlohmann::json&)>& tweak) {
   // Our hosts' tags carry a priority and DEI of their own; scapy's requests other ones.
   const VlanStack vlans =
       with_priorities(VlanStack::parse(sc.vlans, sc.outer_tpid).value(), 5, true, 2, false);
@@ -96,9 +114,14 @@ TEST_P(ScapyPeer, AnswersAreRightFieldByField) {
   const VlanStack other_vlans = VlanStack::parse(sc.other_vlans, sc.outer_tpid).value();
 
   net_.relay_a = open_relay(*net_.ns_a, net_.veth->a(), engine);
-  ASSERT_TRUE(net_.relay_a);
+  if (!net_.relay_a) {
+    return std::nullopt;
+  }
   auto neighbor = Neighbor::open(*net_.relay_a);
-  ASSERT_TRUE(neighbor) << neighbor.error();
+  if (!neighbor) {
+    ADD_FAILURE() << neighbor.error();
+    return std::nullopt;
+  }
   net_.neighbors.push_back(std::move(*neighbor));
   Neighbor& nb = *net_.neighbors.back();
 
@@ -120,8 +143,8 @@ TEST_P(ScapyPeer, AnswersAreRightFieldByField) {
   auto open_conn = [&](const char* mac) -> EtherConn* {
     auto c =
         EtherConn::open(*net_.relay_a, {.mac = MacAddress::parse(mac).value(), .vlans = vlans});
-    EXPECT_TRUE(c) << c.error();
     if (!c) {
+      ADD_FAILURE() << c.error();
       return nullptr;
     }
     net_.conns.push_back(std::move(*c));
@@ -146,10 +169,15 @@ TEST_P(ScapyPeer, AnswersAreRightFieldByField) {
   };
   for (const UdpHost& h : udp_hosts) {
     EtherConn* conn = open_conn(h.mac);
-    ASSERT_TRUE(conn);
+    if (conn == nullptr) {
+      return std::nullopt;
+    }
     const IpEndpoint local = ep(h.local);
     auto u = RUDPConn::open(*conn, {.local = local, .ttl = h.ttl, .dscp = h.dscp}, &nb);
-    ASSERT_TRUE(u) << u.error();
+    if (!u) {
+      ADD_FAILURE() << u.error();
+      return std::nullopt;
+    }
     net_.udp.push_back(std::move(*u));
     spec["udp"].push_back({{"mac", h.mac},
                            {"ip", local.address.to_string()},
@@ -159,13 +187,21 @@ TEST_P(ScapyPeer, AnswersAreRightFieldByField) {
   }
   for (const EchoHost& h : echo_hosts) {
     EtherConn* conn = open_conn(h.mac);
-    ASSERT_TRUE(conn);
+    if (conn == nullptr) {
+      return std::nullopt;
+    }
     const IpAddress local = IpAddress::parse(h.local).value();
     auto e = IcmpEchoConn::open(
         *conn, {.local = local, .identifier = 0x4343, .answer_requests = true, .ttl = h.ttl}, nb);
-    ASSERT_TRUE(e) << e.error();
+    if (!e) {
+      ADD_FAILURE() << e.error();
+      return std::nullopt;
+    }
     net_.icmp.push_back(std::move(*e));
     spec["echo"].push_back({{"mac", h.mac}, {"ip", h.local}, {"ttl", h.ttl}});
+  }
+  if (tweak) {
+    tweak(spec);
   }
 
   // Each RUDPConn echoes what it gets; each IcmpEchoConn answers requests.
@@ -187,18 +223,67 @@ TEST_P(ScapyPeer, AnswersAreRightFieldByField) {
   }
 
   auto script = Process::spawn({kPython, ETHERPATH_SCAPY_PEER, spec.dump()}, &*net_.ns_b);
-  ASSERT_TRUE(script) << script.error();
+  if (!script) {
+    ADD_FAILURE() << script.error();
+    return std::nullopt;
+  }
   // scapy starts in about a second; 8 answers of at most 2 s each and 1 s of silence follow.
   auto code = script->wait_for(60s);
   loops.clear();
-  ASSERT_TRUE(code) << code.error() << "\n" << script->out() << script->err();
-  EXPECT_EQ(*code, 0) << script->out() << script->err();
-  EXPECT_NE(script->out().find("RESULT checks="), std::string::npos) << script->out();
-  EXPECT_EQ(echoed.load(), 2U);
-  for (auto& e : net_.icmp) {
-    EXPECT_EQ(e->requests_answered(), 1U);
+  if (!code) {
+    ADD_FAILURE() << code.error() << "\n" << script->out() << script->err();
+    return std::nullopt;
   }
-  EXPECT_GE(nb.answered(), 4U) << "ARP requests and solicitations answered";
+  std::vector<std::uint64_t> answers;
+  for (auto& e : net_.icmp) {
+    answers.push_back(e->requests_answered());
+  }
+  return Exchange{.code = *code,
+                  .out = script->out() + script->err(),
+                  .echoed = echoed.load(),
+                  .echo_answers = std::move(answers),
+                  .neighbor_answers = nb.answered()};
+}
+
+class ScapyPeer : public ScapyPeerBase,
+                  public ::testing::WithParamInterface<std::tuple<Engine, ScapyCase>> {};
+
+TEST_P(ScapyPeer, AnswersAreRightFieldByField) {
+  const auto [engine, sc] = GetParam();
+  const auto x = exchange(engine, sc);
+  ASSERT_TRUE(x);
+  EXPECT_EQ(x->code, 0) << x->out;
+  EXPECT_NE(x->out.find("RESULT checks="), std::string::npos) << x->out;
+  EXPECT_EQ(x->echoed, 2U);
+  EXPECT_EQ(x->echo_answers, (std::vector<std::uint64_t>{1, 1}));
+  EXPECT_GE(x->neighbor_answers, 4U) << "ARP requests and solicitations answered";
+}
+
+// The negative control: told to expect other values than the right ones, the script must fail,
+// naming exactly those fields, and pass the rest.
+using ScapyCheckerControl = ScapyPeerBase;
+
+TEST_F(ScapyCheckerControl, WrongExpectationsFailByName) {
+  const auto x = exchange(Engine::xdp, {"dot1q", "100", 0x8100, "101"}, [](nlohmann::json& spec) {
+    spec["reply_tags"][0][2] = 4;  // PCP 5 is right
+    spec["udp"][0]["ttl"] = 78;    // 77 is right
+    spec["echo"][1]["ttl"] = 45;   // 44 is right
+  });
+  ASSERT_TRUE(x);
+  EXPECT_EQ(x->code, 1) << x->out;
+  for (const char* line : {"FAIL udp 10.92.0.2:5001: tag[0].pcp: got 5, want 4",
+                           "FAIL udp 10.92.0.2:5001: ip.ttl: got 77, want 78",
+                           "FAIL echo 2001:db8:92::3: ipv6.hlim: got 44, want 45",
+                           "ok arp 10.92.0.2\n", "ok ns 2001:db8:92::2\n"}) {
+    EXPECT_NE(x->out.find(line), std::string::npos) << line << " is missing from\n" << x->out;
+  }
+  // Four answers carry the conns' tags: each fails on the PCP, and only two on anything else.
+  std::size_t fails = 0;
+  for (std::size_t at = x->out.find("FAIL "); at != std::string::npos;
+       at = x->out.find("FAIL ", at + 1)) {
+    ++fails;
+  }
+  EXPECT_EQ(fails, 6U) << x->out;
 }
 
 const ScapyCase kScapyCases[] = {
