@@ -290,9 +290,30 @@ void DatapathTransport::release_held() {
   }
 }
 
+void DatapathTransport::rebalance() {
+  // XskSocket keeps completed TX frames in its own cache (up to fill + TX ring sizes) before it
+  // gives any back to the shared pool; with a one-way flood from the client side to the upstream
+  // side that cache would hoard the whole UMEM and the client side's fill ring run dry. Frames
+  // are moved back explicitly: alloc on the side that sent, release on the side that received.
+  for (std::size_t r = 0; r < relay_count_ && relay_count_ == 2; ++r) {
+    datapath::Engine* other = relays_[1 - r]->engine();
+    while (owed_[r] > 0 && other != nullptr) {
+      datapath::FrameBatch& b = release_[r];
+      const std::size_t got = other->alloc(0, b, std::min(owed_[r], b.capacity()));
+      if (got == 0) {
+        break;
+      }
+      owed_[r] -= std::min(owed_[r], got);
+      relays_[r]->release(0, b);
+      b.clear();
+    }
+  }
+}
+
 Result<std::size_t> DatapathTransport::receive(DatagramBatch& batch,
                                                std::chrono::milliseconds wait) {
   release_held();
+  rebalance();
   batch.clear();
   rx_batch_ = &batch;
   struct Reset {
@@ -414,6 +435,12 @@ void DatapathTransport::send(DatagramBatch& batch) {
     }
     const std::size_t staged = b.size();
     const std::size_t taken = relays_[r]->transmit(0, b);
+    for (std::size_t k = 0; k < taken; ++k) {
+      const std::uint8_t from = held_[batch[tx_items_[r][k]].frame].relay;
+      if (from != r) {
+        ++owed_[from];
+      }
+    }
     // What the ring did not take stays ours: released with the rest at the next receive().
     for (std::size_t k = taken; k < staged; ++k) {
       Datagram& d = batch[tx_items_[r][k]];

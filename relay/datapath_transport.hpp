@@ -115,6 +115,7 @@ class DatapathTransport final : public Transport {
   [[nodiscard]] datapath::L4Endpoint listener_key() const;
   [[nodiscard]] datapath::L4Endpoint upstream_key(const Port& p) const;
   void release_held();
+  void rebalance();
   void learn_client(const IpAddress& ip, const MacAddress& mac);
   [[nodiscard]] std::optional<MacAddress> client_mac(const IpAddress& ip) const;
   [[nodiscard]] static Result<UniqueFd> reserve_udp(const IpEndpoint& local);
@@ -145,6 +146,9 @@ class DatapathTransport final : public Transport {
   std::array<datapath::FrameBatch, 2> tx_{};
   std::array<std::array<std::uint8_t, datapath::FrameBatch::kCapacity>, 2> tx_items_{};
   std::array<datapath::FrameBatch, 2> release_{};
+  // Frames of relay r's queue that left on the other relay (shared UMEM): their completions land
+  // in the other socket's cache, so as many free frames are handed back to r's fill ring.
+  std::array<std::size_t, 2> owed_{};
 
   DatapathCounters counters_;
 };

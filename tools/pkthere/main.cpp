@@ -330,7 +330,7 @@ int run(int argc, char** argv) {
   fc.log_drops = o.debug.log_drops;
   fc.connected = !o.debug.no_connect;
   std::string engine_line;
-  if (dp.wanted(o)) {
+  if (Datapath::wanted(o)) {
     if (auto st = dp.open(o, here, there); !st) {
       fmt::print(stderr, "[ERROR] {}\n", st.error().message());
       return kExitRuntime;
@@ -346,7 +346,7 @@ int run(int argc, char** argv) {
     workers.push_back(std::move(worker));
     engine_line = dp.describe();
   }
-  for (unsigned w = 0; w < o.workers && !dp.wanted(o); ++w) {
+  for (unsigned w = 0; w < o.workers && !Datapath::wanted(o); ++w) {
     relay::SocketTransportOptions so;
     so.listen_proto = o.here.proto;
     so.listen = w == 0 ? here : bound;  // later workers join the first one's (ephemeral) port
@@ -404,7 +404,8 @@ int run(int argc, char** argv) {
     if (!root) {
       logger.line(LogLevel::warn, "--user/--group ignored: not running as root");
     } else {
-      const auto caps = dp.wanted(o) ? dp.needed_capabilities(o) : needed_capabilities(o, here);
+      const auto caps =
+          Datapath::wanted(o) ? Datapath::needed_capabilities(o) : needed_capabilities(o, here);
       if (auto st = drop_privileges(*o.user, o.group, caps); !st) {
         fmt::print(stderr, "[ERROR] --user: {}\n", st.error().message());
         return kExitRuntime;
@@ -436,7 +437,7 @@ int run(int argc, char** argv) {
   context.client_proto = o.here.proto;
   context.upstream_proto = o.there.proto;
   context.workers = static_cast<unsigned>(workers.size());
-  context.engine = dp.engine_name(o);
+  context.engine = Datapath::engine_name(o);
   context.max_sessions = o.max_sessions;
   auto print_stats = [&] {
     context.uptime = clock.now() - started;

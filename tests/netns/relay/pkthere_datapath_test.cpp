@@ -53,7 +53,7 @@ TEST_P(PkthereDatapath, DigToDnsmasqWhileTheKernelKeepsTcpAndPing) {
       << run->process.out();
   const testing::TempDir dir;
   const std::string file = testing::query_file(dir.path(), "q1000", 1000);
-  const std::string d = dir.path();
+  const std::string& d = dir.path();
   // ping to the relay's three addresses and a TCP conversation with its kernel, during the digs.
   const std::string script = fmt::format(
       "ping -c 20 -i 0.05 -W 1 {r4} > {d}/ping4 2>&1 & "

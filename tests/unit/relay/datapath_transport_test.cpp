@@ -76,8 +76,9 @@ std::vector<std::byte> echo_frame(const IpAddress& from, const IpAddress& to, st
 // One relay on a FakeEngine, a transport and a forwarder over it.
 class DatapathTransportTest : public ::testing::Test {
  protected:
-  void open(Proto listen_proto, const IpEndpoint& listen, Proto upstream_proto,
-            const IpEndpoint& upstream, const IpAddress& upstream_local) {
+  void open(  // NOLINT(readability-convert-member-functions-to-static): sets the fixture
+      Proto listen_proto, const IpEndpoint& listen, Proto upstream_proto,
+      const IpEndpoint& upstream, const IpAddress& upstream_local) {
     auto engine = std::make_unique<datapath::FakeEngine>();
     fake_ = engine.get();
     free_at_start_ = fake_->free_frames();
