@@ -190,6 +190,47 @@ TEST_P(PkthereDatapath, UpstreamVethDeletedStopsPkthereAndDetaches) {
   EXPECT_FALSE(testing::has_xdp_program(*t));
 }
 
+// A one-way flow much longer than the UMEM: every frame that leaves on the upstream side must come
+// back to the client side's fill ring, or forwarding stalls after a few thousand datagrams.
+TEST_P(PkthereDatapath, OneWayFlowLongerThanTheUmem) {
+  EP_SKIP_UNLESS_ROOT();
+  const std::string engine = GetParam();
+  auto t = ThreeNamespaces::create();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(testing::prepare_for_datapath(*t));
+  const IpEndpoint sink_at{IpAddress::parse(ThreeNamespaces::kUpstream4).value(), 9000};
+  const UniqueFd sink = etherpath::testing::in_netns(
+      *t->upstream, [&] { return testing::udp_socket(sink_at, 4 << 20); });
+  ASSERT_TRUE(sink);
+  auto run = PkthereRun::start(
+      testing::datapath_args(
+          *t, engine,
+          {"--here", fmt::format("UDP:{}:5354", ThreeNamespaces::kRelayClientSide4), "--there",
+           "UDP:" + sink_at.to_string()}),
+      &*t->relay);
+  ASSERT_TRUE(run);
+  const UniqueFd client = etherpath::testing::in_netns(*t->client, [&] {
+    return testing::udp_socket(IpEndpoint{IpAddress::parse(ThreeNamespaces::kClient4).value(), 0});
+  });
+  ASSERT_TRUE(client);
+  constexpr int kRounds = 24;
+  constexpr int kPerRound = 500;  // well under the fill ring: a round never overruns it
+  int received = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    for (int i = 0; i < kPerRound; ++i) {
+      ASSERT_TRUE(testing::send_to(client.get(), run->listen, "one-way-datagram"));
+    }
+    const int want = (round + 1) * kPerRound;
+    while (received < want && testing::receive(sink.get(), milliseconds(2000))) {
+      ++received;
+    }
+    ASSERT_EQ(received, want) << "forwarding stalled in round " << round;
+  }
+  run->process.signal(SIGTERM);
+  ASSERT_TRUE(run->process.wait_for(milliseconds(5000)));
+  EXPECT_EQ(run->last_stats()["c2u_pkts"], kRounds * kPerRound);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, PkthereDatapath, ::testing::Values("xdp", "pcap"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
