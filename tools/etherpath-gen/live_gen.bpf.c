@@ -13,7 +13,8 @@
 
 const volatile struct live_gen_config config = {};
 
-struct live_gen_state state = {};
+/* One per CPU: each sending thread runs on a CPU of its own (--queues). */
+struct live_gen_state state[LIVE_GEN_MAX_CPUS] = {};
 
 static __always_inline void put16(__u8 *p, __u16 v)
 {
@@ -52,16 +53,17 @@ int xdp_live_gen(struct xdp_md *ctx)
 	__u32 len = data_end - data;
 	const volatile struct live_gen_proto *p;
 	__u32 i, hl = config.header_len, proto = 0;
-	__u64 seq = state.seq++;
+	struct live_gen_state *st = &state[bpf_get_smp_processor_id() & (LIVE_GEN_MAX_CPUS - 1)];
+	__u64 seq = st->seq++;
 	__u64 now;
 	__u32 sip, dip, off;
 	__u16 sport, dport, csum;
 	__u64 mac, addr_sum, l4;
 
 	if (config.pattern_len > 1) {
-		proto = config.pattern[state.position & (LIVE_GEN_MAX_PATTERN - 1)];
-		if (++state.position >= config.pattern_len)
-			state.position = 0;
+		proto = config.pattern[st->position & (LIVE_GEN_MAX_PATTERN - 1)];
+		if (++st->position >= config.pattern_len)
+			st->position = 0;
 	}
 	if (proto >= LIVE_GEN_MAX_SIZES)
 		return XDP_ABORTED;
@@ -79,8 +81,8 @@ int xdp_live_gen(struct xdp_md *ctx)
 	/* The clock is a tenth of a frame's cost here: read it for every frame only when the
 	 * stamps are measured (--rx), else once per clock_mask + 1 frames. */
 	if ((seq & config.clock_mask) == 0)
-		state.now = bpf_ktime_get_ns();
-	now = state.now;
+		st->now = bpf_ktime_get_ns();
+	now = st->now;
 
 	/* Headers and stamp magic from the prototype, 8 bytes at a time. */
 	for (i = 0; i < LIVE_GEN_MAX_HEADER / 8; i++) {
@@ -101,11 +103,11 @@ int xdp_live_gen(struct xdp_md *ctx)
 			*last = 0;
 	}
 
-	mac = (config.src_mac + state.mac) & 0xffffffffffffULL;
-	sip = config.src_ip + state.src_ip;
-	dip = config.dst_ip + state.dst_ip;
-	sport = config.sport + state.sport;
-	dport = config.udp ? (__u16)(config.dport + state.dport) : (__u16)seq;
+	mac = (config.src_mac + st->mac) & 0xffffffffffffULL;
+	sip = config.src_ip + st->src_ip;
+	dip = config.dst_ip + st->dst_ip;
+	sport = config.sport + st->sport;
+	dport = config.udp ? (__u16)(config.dport + st->dport) : (__u16)seq;
 
 	if (data + 14 > data_end)
 		return XDP_ABORTED;
@@ -150,16 +152,16 @@ int xdp_live_gen(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	put16(data + off, csum);
 
-	if (++state.mac >= config.src_mac_count)
-		state.mac = 0;
-	if (++state.src_ip >= config.src_ip_count)
-		state.src_ip = 0;
-	if (++state.dst_ip >= config.dst_ip_count)
-		state.dst_ip = 0;
-	if (++state.sport >= config.sport_count)
-		state.sport = 0;
-	if (++state.dport >= config.dport_count)
-		state.dport = 0;
+	if (++st->mac >= config.src_mac_count)
+		st->mac = 0;
+	if (++st->src_ip >= config.src_ip_count)
+		st->src_ip = 0;
+	if (++st->dst_ip >= config.dst_ip_count)
+		st->dst_ip = 0;
+	if (++st->sport >= config.sport_count)
+		st->sport = 0;
+	if (++st->dport >= config.dport_count)
+		st->dport = 0;
 	return XDP_TX;
 }
 

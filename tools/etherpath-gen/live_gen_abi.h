@@ -12,6 +12,7 @@
 #define LIVE_GEN_MAX_SIZES 3
 #define LIVE_GEN_MAX_FRAME 3072
 #define LIVE_GEN_MAX_PATTERN 16 /* IMIX's 12 frames per cycle fit */
+#define LIVE_GEN_MAX_CPUS 64 /* the state array's size: a power of two (the index is masked) */
 
 struct live_gen_proto {
 	__u8 header[LIVE_GEN_MAX_HEADER]; /* the first header_len bytes of the frame */
@@ -51,13 +52,15 @@ struct live_gen_config {
 	__u32 clock_mask; /* read the clock when (seq & clock_mask) == 0: 0 = every frame (--rx) */
 };
 
-/* Per-packet position, kept by the program (one thread runs it). */
+/* Per-packet position, kept by the program per CPU (one sending thread per CPU), a cache line
+ * each so that the threads do not share one. */
 struct live_gen_state {
 	__u64 seq; /* the next sequence number, stream in the top bits (set by userspace) */
 	__u32 mac, src_ip, dst_ip, sport, dport;
 	__u32 position; /* in the size pattern */
 	__u64 now; /* the last clock reading, stamped until the next */
-};
+	__u64 pad[3];
+} __attribute__((aligned(64)));
 
 /* NOLINTEND(readability-identifier-naming) */
 #endif

@@ -4,6 +4,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cmath>
@@ -37,13 +39,21 @@ constexpr std::uint32_t kFirstRun = 16384;
 // The most frames a rate-limited run waits for before it starts.
 constexpr std::uint32_t kLimitedRun = 64;
 
+// One sending thread (--queues): the CPU it is pinned to, where the program keeps its position
+// in the flow (the state array is per CPU), and its share of the count and rate.
+struct Stream {
+  unsigned cpu = 0;
+  unsigned index = 0;       // the top bits of its sequence numbers
+  std::uint64_t count = 0;  // 0 = no limit
+  Rate rate;
+  std::size_t position = 0;  // in the size pattern, as the program's state position
+  FlowCursor dump_cursor;    // the first stream writes --pcap
+};
+
 class LiveJob final : public Job {
  public:
   static Result<std::unique_ptr<Job>> create(const GenOptions& o, const FlowTemplate& flow,
                                              PcapWriter* dump, const std::atomic<bool>& stop) {
-    if (o.queues != 1) {
-      return fail(Errc::invalid_argument, "the xdp-live engine runs one queue (--queues 1)");
-    }
     auto job = std::unique_ptr<LiveJob>(new LiveJob(o, flow, dump, stop));
     EP_TRY_STATUS(job->load());
     return std::unique_ptr<Job>(std::move(job));
@@ -58,19 +68,22 @@ class LiveJob final : public Job {
   }
 
   void start() override {
-    tx_thread_ = std::thread([this] {
-      run_tx();
-      tx_done_.store(true);
-    });
+    for (Stream& st : streams_) {
+      tx_threads_.emplace_back([this, &st] {
+        run_tx(st);
+        tx_finished_.fetch_add(1);
+      });
+    }
     if (rx_engine_) {
       rx_thread_ = std::thread([this] { run_rx(); });
     }
   }
-  [[nodiscard]] bool done() const override { return tx_done_.load() && rx_done_.load(); }
+  [[nodiscard]] bool done() const override { return tx_done() && rx_done_.load(); }
   void join() override {
-    if (tx_thread_.joinable()) {
-      tx_thread_.join();
+    for (auto& t : tx_threads_) {
+      t.join();
     }
+    tx_threads_.clear();
     if (rx_thread_.joinable()) {
       rx_thread_.join();
     }
@@ -78,7 +91,7 @@ class LiveJob final : public Job {
   [[nodiscard]] Totals totals() const override {
     return Totals{tx_packets_.get(), tx_bytes_.get(), rx_packets_.get(), rx_bytes_.get()};
   }
-  [[nodiscard]] std::uint64_t tx_errors() const override { return tx_errors_; }
+  [[nodiscard]] std::uint64_t tx_errors() const override { return tx_errors_.load(); }
   [[nodiscard]] RxTracker rx() const override { return rx_; }
   [[nodiscard]] std::string mode() const override { return "xdp-live bpf_prog_run"; }
 
@@ -145,6 +158,7 @@ class LiveJob final : public Job {
                   std::string("loading the xdp-live program: ") + std::strerror(-err));
     }
     prog_fd_ = bpf_program__fd(skel_->progs.xdp_live_gen);
+    EP_TRY_STATUS(plan_streams());
     // Every run starts from the largest prototype; the program cuts smaller sizes from it.
     for (std::size_t i = 0; i < flow_.prototype_count(); ++i) {
       const auto p = flow_.prototype(i);
@@ -163,6 +177,49 @@ class LiveJob final : public Job {
     return {};
   }
 
+  // One stream per --queues, each pinned to one of the CPUs this process may use: the program
+  // keeps each stream's position in the state of the CPU it runs on.
+  Status plan_streams() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) != 0) {
+      return fail_errno("sched_getaffinity");
+    }
+    std::vector<unsigned> cpus;
+    for (unsigned c = 0; c < CPU_SETSIZE && cpus.size() < options_.queues; ++c) {
+      if (CPU_ISSET(c, &set)) {
+        cpus.push_back(c);
+      }
+    }
+    if (cpus.size() < options_.queues) {
+      return fail(Errc::invalid_argument,
+                  "--queues: the xdp-live engine runs a thread per CPU, and this process may use " +
+                      std::to_string(cpus.size()));
+    }
+    for (unsigned q = 0; q < options_.queues; ++q) {
+      if (cpus[q] >= LIVE_GEN_MAX_CPUS) {
+        return fail(Errc::unsupported, "the xdp-live program keeps state for CPUs 0-" +
+                                           std::to_string(LIVE_GEN_MAX_CPUS - 1) + ", not " +
+                                           std::to_string(cpus[q]));
+      }
+      Stream st;
+      st.cpu = cpus[q];
+      st.index = q;
+      st.rate = options_.rate.divided(options_.queues);
+      if (options_.count != 0) {
+        st.count = share_of(options_.count, q, options_.queues);
+        if (st.count == 0) {
+          continue;  // more threads than frames
+        }
+      }
+      skel_->bss->state[st.cpu].seq = make_seq(q, 0);
+      streams_.push_back(st);
+    }
+    return {};
+  }
+
+  [[nodiscard]] bool tx_done() const { return tx_finished_.load() == streams_.size(); }
+
   // The bytes of `n` frames from the pattern's `position` on.
   [[nodiscard]] std::uint64_t bytes_of(std::size_t position, std::uint32_t n) const {
     const std::size_t cycle = flow_.pattern_length();
@@ -173,8 +230,8 @@ class LiveJob final : public Job {
     return bytes;
   }
 
-  // One BPF_PROG_RUN of the next `n` frames of the flow; false on a failed run.
-  bool run_batch(std::uint32_t n) {
+  // One BPF_PROG_RUN of the next `n` frames of the stream's flow; false on a failed run.
+  bool run_batch(Stream& st, std::uint32_t n) {
     xdp_md ctx{};
     ctx.ingress_ifindex = ifindex_;
     ctx.data_end = static_cast<std::uint32_t>(data_in_.size());
@@ -187,32 +244,38 @@ class LiveJob final : public Job {
     opts.repeat = static_cast<int>(n);
     opts.flags = BPF_F_TEST_XDP_LIVE_FRAMES;
     opts.batch_size = std::min<std::uint32_t>(n, 64);  // a veth ring (256) never overflows
-    if (dump_ != nullptr && !dump_->full()) {
+    if (dump_ != nullptr && st.index == 0 && !dump_->full()) {
       // The frames the program makes are not visible here; dump what it makes them from,
       // completed the way the program completes them.
-      FlowCursor c = dump_cursor_;
+      FlowCursor c = st.dump_cursor;
       std::vector<std::byte> frame(data_in_.size());
       for (std::uint32_t i = 0; i < n && !dump_->full(); ++i) {
-        const std::size_t size = flow_.write(frame, c, skel_->bss->state.seq + i, monotonic_ns());
+        const std::size_t size =
+            flow_.write(frame, c, skel_->bss->state[st.cpu].seq + i, monotonic_ns());
         if (size != 0) {
           dump_->write(ConstBytes(frame.data(), size), realtime_ns());
         }
       }
-      dump_cursor_ = c;
+      st.dump_cursor = c;
     }
-    const int err = bpf_prog_test_run_opts(prog_fd_, &opts);
-    if (err != 0) {
-      error_ = std::strerror(-err);
+    if (bpf_prog_test_run_opts(prog_fd_, &opts) != 0) {
       return false;
     }
     tx_packets_.add(n);
-    tx_bytes_.add(bytes_of(position_, n));
-    position_ = (position_ + n) % flow_.pattern_length();
+    tx_bytes_.add(bytes_of(st.position, n));
+    st.position = (st.position + n) % flow_.pattern_length();
     return true;
   }
 
-  void run_tx() {
+  void run_tx(Stream& st) {
     const auto deadline = deadline_after(options_.duration);
+    cpu_set_t own_cpu;
+    CPU_ZERO(&own_cpu);
+    CPU_SET(st.cpu, &own_cpu);
+    if (::pthread_setaffinity_np(::pthread_self(), sizeof own_cpu, &own_cpu) != 0) {
+      tx_errors_.fetch_add(1);  // off its CPU, it would walk another stream's state
+      return;
+    }
     SteadyClock& clock = SteadyClock::instance();
     // Each BPF_PROG_RUN costs about a millisecond or more of setup and teardown (a page pool per
     // call; much more on a busy machine), so the bucket holds 50 ms of traffic and a run takes
@@ -221,20 +284,20 @@ class LiveJob final : public Job {
     // goes in each run, so a run's length does not depend on the sizes.
     // When a run takes longer than the bucket lasts (a loaded machine: tens of milliseconds),
     // the bucket grows to twice the run, up to a second of traffic, so that no credit is lost.
-    const bool bits = options_.rate.unit == Rate::Unit::bps;
+    const Rate& rate = st.rate;
+    const bool bits = rate.unit == Rate::Unit::bps;
     const double one = bits ? 8.0 * static_cast<double>(flow_.max_size()) : 1.0;
     const double smallest = bits ? 8.0 * static_cast<double>(flow_.min_size()) : 1.0;
-    double burst = options_.rate.limited() ? std::max(one, options_.rate.value * 0.05) : one;
-    const double max_burst = std::max(burst, options_.rate.value);
+    double burst = rate.limited() ? std::max(one, rate.value * 0.05) : one;
+    const double max_burst = std::max(burst, rate.value);
     const auto min_run = static_cast<std::uint32_t>(
-        options_.rate.limited()
-            ? std::clamp(options_.rate.value * 0.001 / one, 1.0, static_cast<double>(kLimitedRun))
-            : 1.0);
-    RateLimiter limiter(clock, options_.rate, burst);
+        rate.limited() ? std::clamp(rate.value * 0.001 / one, 1.0, static_cast<double>(kLimitedRun))
+                       : 1.0);
+    RateLimiter limiter(clock, rate, burst);
     std::uint64_t sent = 0;
     double measured_pps = 0;  // of the last long run, for sizing runs before the deadline
     while (!stop_.load(std::memory_order_relaxed) && clock.now() < deadline) {
-      if (options_.count != 0 && sent >= options_.count) {
+      if (st.count != 0 && sent >= st.count) {
         break;
       }
       std::uint32_t want = measured_pps > 0 ? kMaxRun : kFirstRun;
@@ -243,20 +306,20 @@ class LiveJob final : public Job {
         want = static_cast<std::uint32_t>(
             std::clamp(measured_pps * left, 1024.0, static_cast<double>(kMaxRun)));
       }
-      if (options_.rate.limited()) {
+      if (rate.limited()) {
         // As many frames as the bucket may hold; the tokens decide how many go.
         want = std::min(want, static_cast<std::uint32_t>(std::ceil(burst / smallest)));
       }
-      if (options_.count != 0) {
-        want = static_cast<std::uint32_t>(std::min<std::uint64_t>(want, options_.count - sent));
+      if (st.count != 0) {
+        want = static_cast<std::uint32_t>(std::min<std::uint64_t>(want, st.count - sent));
       }
       std::uint32_t n = want;
-      if (options_.rate.limited()) {
+      if (rate.limited()) {
         const auto wait =
-            limiter.time_until(limiter.cost(flow_.size_at(position_)) * std::min(want, min_run));
+            limiter.time_until(limiter.cost(flow_.size_at(st.position)) * std::min(want, min_run));
         n = 0;
         while (wait.count() == 0 && n < want &&
-               limiter.try_take(limiter.cost(flow_.size_at(position_ + n)))) {
+               limiter.try_take(limiter.cost(flow_.size_at(st.position + n)))) {
           ++n;
         }
         if (n == 0) {
@@ -269,16 +332,16 @@ class LiveJob final : public Job {
         }
       }
       const auto run_start = clock.now();
-      if (!run_batch(n)) {
-        ++tx_errors_;
+      if (!run_batch(st, n)) {
+        tx_errors_.fetch_add(1);
         break;
       }
       const double took = std::chrono::duration<double>(clock.now() - run_start).count();
       if (n >= 1024 && took > 0) {
         measured_pps = static_cast<double>(n) / took;
       }
-      if (options_.rate.limited() && options_.rate.value * 2 * took > burst) {
-        burst = std::min(max_burst, options_.rate.value * 2 * took);
+      if (rate.limited() && rate.value * 2 * took > burst) {
+        burst = std::min(max_burst, rate.value * 2 * took);
         limiter.set_burst(burst);
       }
       sent += n;
@@ -316,7 +379,7 @@ class LiveJob final : public Job {
         seen = rx_.received();
         quiet_since = clock.now();
       }
-      if (tx_done_.load() &&
+      if (tx_done() &&
           (stop_.load() || clock.now() - quiet_since > std::chrono::milliseconds(100) ||
            rx_.received() >= tx_packets_.get())) {
         break;
@@ -337,20 +400,18 @@ class LiveJob final : public Job {
   int prog_fd_ = -1;
   std::vector<std::byte> data_in_;  // the largest prototype: every run starts from it
   std::uint64_t cycle_bytes_ = 0;   // of one pass over the size pattern
-  std::size_t position_ = 0;        // in the size pattern, as the program's state.position
-  FlowCursor dump_cursor_;
+  std::vector<Stream> streams_;
   std::unique_ptr<datapath::xdp::XdpEngine> rx_engine_;
-  std::thread tx_thread_;
+  std::vector<std::thread> tx_threads_;
   std::thread rx_thread_;
-  std::atomic<bool> tx_done_{false};
+  std::atomic<std::size_t> tx_finished_{0};
   std::atomic<bool> rx_done_{true};
   std::atomic<bool> rx_stop_{false};
   datapath::Counter tx_packets_;
   datapath::Counter tx_bytes_;
   datapath::Counter rx_packets_;
   datapath::Counter rx_bytes_;
-  std::uint64_t tx_errors_ = 0;
-  std::string error_;
+  std::atomic<std::uint64_t> tx_errors_{0};
   RxTracker rx_;
 };
 

@@ -4,6 +4,7 @@
 // Exit 0 done, 1 runtime failure, 2 bad command line, 130 after SIGINT/SIGTERM.
 #include <fmt/core.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -94,7 +95,8 @@ std::variant<Options, int> parse_command_line(int argc, char** argv) {
                  "PPS, or NNNkbps/mbps/gbps of frame bits (default: as fast as possible)");
   app.add_option("--count", o.gen.count, "frames to send in all (default: no limit)");
   app.add_option("--duration", o.gen.duration, "seconds to send (default: no limit)");
-  app.add_option("--queues", o.gen.queues, "queues, one thread each (xdp; default 1)");
+  app.add_option("--queues", o.gen.queues,
+                 "queues, one thread each (xdp), or CPUs (xdp-live); default 1");
   app.add_option("--engine", o.engine, "xdp (default), xdp-live or pcap");
   app.add_option("--xdp-mode", xdp_mode, "auto|copy|skb|zc for the xdp engine");
   app.add_flag("--rx", o.gen.rx, "read the returning stream: loss, reordering, latency");
@@ -154,8 +156,16 @@ std::variant<Options, int> parse_command_line(int argc, char** argv) {
     if (o.engine == "pcap" && o.gen.queues != 1) {
       throw UsageError{"--queues: the pcap engine has one queue"};
     }
-    if (o.engine == "xdp-live" && o.gen.queues != 1) {
-      throw UsageError{"--queues: the xdp-live engine runs one queue"};
+    if (o.engine == "xdp-live") {
+      // One thread per CPU, each pinned: the program keeps each thread's place per CPU.
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      const int cpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+      if (o.gen.queues > static_cast<unsigned>(cpus)) {
+        throw UsageError{fmt::format(
+            "--queues: the xdp-live engine runs a thread per CPU, and this process may use {}",
+            cpus)};
+      }
     }
     o.gen.xdp_mode = checked(datapath::xdp::parse_xdp_mode(xdp_mode), "--xdp-mode");
     // The template checks the sizes against the headers.

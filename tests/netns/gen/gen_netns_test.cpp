@@ -1,6 +1,7 @@
 // etherpath-gen between two namespaces joined by a veth pair: what the peer's kernel counts and
 // captures is what the generator was asked for. Short, bounded runs.
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <chrono>
@@ -119,6 +120,16 @@ TEST_F(GenNetnsTest, CountSendsExactlyNPerEngine) {
   gen(args);
   expected += 1000;
   EXPECT_EQ(counted("udp dport 9"), expected) << "xdp-live";
+  // xdp-live on two CPUs (a thread pinned to each), an odd count split between them.
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2) {
+    args = base;
+    args.insert(args.end(), {"--engine", "xdp-live", "--queues", "2", "--count", "1001"});
+    gen(args);
+    expected += 1001;
+    EXPECT_EQ(counted("udp dport 9"), expected) << "xdp-live on two CPUs";
+  }
   // ICMP echo requests.
   args = base;
   args.insert(args.end(), {"--engine", "pcap", "--proto", "icmp", "--count", "300"});
@@ -316,11 +327,19 @@ TEST_F(GenNetnsTest, SigintEndsWithSummaryAndExit130AndPcapHoldsTheFirstFrames) 
 TEST_F(GenNetnsTest, RxThroughTheReflectorLosesNothing) {
   auto reflector = etherpath::testing::Reflector::attach(*b_, veth_->b());
   ASSERT_TRUE(reflector) << reflector.error().message();
-  for (const auto* engine : {"xdp", "xdp-live"}) {
-    SCOPED_TRACE(engine);
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const bool two_cpus = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
+  // xdp-live on two CPUs too: each thread's stream of sequence numbers must come back whole.
+  for (const auto& [engine, queues] :
+       {std::pair{"xdp", "1"}, std::pair{"xdp-live", "1"}, std::pair{"xdp-live", "2"}}) {
+    if (std::string(queues) == "2" && !two_cpus) {
+      continue;
+    }
+    SCOPED_TRACE(std::string(engine) + " --queues " + queues);
     const auto out =
         gen({"--src-mac", "02:00:00:00:00:01", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--engine",
-             engine, "--rate", "10000", "--count", "5000", "--rx", "--json"});
+             engine, "--queues", queues, "--rate", "10000", "--count", "5000", "--rx", "--json"});
     const auto j = nlohmann::json::parse(out, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << out;
     EXPECT_EQ(j["tx_packets"], 5000);

@@ -15,8 +15,8 @@ struct Outcome {
   std::string err;
 };
 
-Outcome run_gen(const std::string& args) {
-  const std::string cmd = std::string(GEN_BINARY) + " " + args + " 2>&1 >/dev/null";
+Outcome run_gen(const std::string& args, const std::string& prefix = "") {
+  const std::string cmd = prefix + std::string(GEN_BINARY) + " " + args + " 2>&1 >/dev/null";
   FILE* f = ::popen(cmd.c_str(), "r");
   Outcome o;
   if (f == nullptr) {
@@ -56,7 +56,6 @@ TEST(GenCli, BadInputExits2WithOneLineNamingTheFlag) {
       {kGood + "--queues 0", "--queues"},
       {kGood + "--engine dpdk", "--engine"},
       {kGood + "--engine pcap --queues 2", "--queues"},
-      {kGood + "--engine xdp-live --queues 2", "--queues"},
       {kGood + "--xdp-mode turbo", "--xdp-mode"},
       {kGood + "--count many", "--count"},
   };
@@ -66,6 +65,14 @@ TEST(GenCli, BadInputExits2WithOneLineNamingTheFlag) {
     EXPECT_NE(o.err.find(flag), std::string::npos) << args << ": " << o.err;
     EXPECT_EQ(o.err.find('\n'), o.err.size() - 1) << args << ": not one line: " << o.err;
   }
+}
+
+TEST(GenCli, XdpLiveNeedsACpuPerQueue) {
+  // Allowed one CPU, the xdp-live engine cannot pin a second thread.
+  const Outcome o = run_gen(kGood + "--engine xdp-live --queues 2", "taskset -c 0 ");
+  EXPECT_EQ(o.code, 2) << o.err;
+  EXPECT_NE(o.err.find("--queues"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("may use 1"), std::string::npos) << o.err;
 }
 
 TEST(GenCli, HelpExits0) {
