@@ -51,6 +51,15 @@ TEST_P(PkthereDatapath, DigToDnsmasqWhileTheKernelKeepsTcpAndPing) {
   EXPECT_NE(run->process.out().find(fmt::format("Engine: {} on {}", engine, t->client_relay->b())),
             std::string::npos)
       << run->process.out();
+  if (engine == "xdp") {
+    // --user nobody (PkthereRun adds it as root): only what detaching the program at exit needs.
+    auto status = etherpath::testing::run(
+        fmt::format("grep -E '^(Uid|CapEff)' /proc/{}/status", run->process.pid()));
+    ASSERT_TRUE(status);
+    EXPECT_NE(status->find("65534"), std::string::npos) << *status;
+    EXPECT_NE(status->find("CapEff:\t0000000000201000"), std::string::npos)
+        << "expected CAP_NET_ADMIN and CAP_SYS_ADMIN only: " << *status;
+  }
   const testing::TempDir dir;
   const std::string file = testing::query_file(dir.path(), "q1000", 1000);
   const std::string& d = dir.path();
