@@ -126,6 +126,15 @@ Result<std::unique_ptr<SocketTransport>> SocketTransport::open(
   t->msgs_.resize(DatagramBatch::kMaxBatch);
   t->iovs_.resize(DatagramBatch::kMaxBatch);
   t->names_.resize(DatagramBatch::kMaxBatch);
+  for (std::size_t slot = 0; slot < DatagramBatch::kMaxBatch; ++slot) {
+    t->iovs_[slot].iov_base = t->buffers_.data() + slot * t->slot_size_ + kMinHeadroom;
+    t->iovs_[slot].iov_len = t->slot_size_ - kMinHeadroom;
+    msghdr& h = t->msgs_[slot].msg_hdr;
+    h.msg_name = &t->names_[slot];
+    h.msg_namelen = sizeof(sockaddr_storage);
+    h.msg_iov = &t->iovs_[slot];
+    h.msg_iovlen = 1;
+  }
   t->send_msgs_.resize(DatagramBatch::kMaxBatch);
   t->send_iovs_.resize(DatagramBatch::kMaxBatch);
   t->send_names_.resize(DatagramBatch::kMaxBatch);
@@ -444,17 +453,8 @@ void SocketTransport::receive_port(PortId id, DatagramBatch& batch, std::size_t 
   const Port& p = ports_[id];
   const std::size_t first = batch.size();
   const std::size_t room = std::min(DatagramBatch::kMaxBatch - first, at_most);
-  for (std::size_t k = 0; k < room; ++k) {
-    const std::size_t slot = first + k;
-    iovs_[slot].iov_base = buffers_.data() + slot * slot_size_ + kMinHeadroom;
-    iovs_[slot].iov_len = slot_size_ - kMinHeadroom;
-    msghdr& h = msgs_[slot].msg_hdr;
-    h = msghdr{};
-    h.msg_name = &names_[slot];
-    h.msg_namelen = sizeof(sockaddr_storage);
-    h.msg_iov = &iovs_[slot];
-    h.msg_iovlen = 1;
-  }
+  // The headers were set up once (open()); recvmmsg changes only the name lengths of the
+  // messages it fills, reset below, so a call costs nothing per empty slot.
   const int got =
       ::recvmmsg(p.fd.get(), &msgs_[first], static_cast<unsigned>(room), MSG_DONTWAIT, nullptr);
   if (got <= 0) {
@@ -481,6 +481,7 @@ void SocketTransport::receive_port(PortId id, DatagramBatch& batch, std::size_t 
     if (peer) {
       d.peer = *peer;
     }
+    msgs_[slot].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     if (icmp) {
       d.peer.port = 0;
     }

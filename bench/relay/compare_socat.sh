@@ -6,12 +6,13 @@
 #        so no ICMP errors flow back; its full-buffer drops count, they reached it)
 #   rtt: udp_rtt, one datagram outstanding, through the relay to an echo in the upstream namespace
 #   delivery: the stress test's offered load (1400-byte bursts of 64 with 50 us pauses)
-# Each figure is the median of 3 runs. Needs root. Usage: compare_socat.sh [BUILD_DIR] [SECONDS]
-# (BUILD_DIR configured with -DETHERPATH_BENCH=ON). The last line is the RESULT line.
+# Each figure is the median of RUNS runs (default 5), the two relays taking turns. Needs root.
+# Usage: compare_socat.sh [BUILD_DIR] [SECONDS] [RUNS] (BUILD_DIR configured with
+# -DETHERPATH_BENCH=ON). The last line is the RESULT line.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 secs=${2:-5}
-runs=3
+runs=${3:-5}
 blaster=$build/bench/relay/udp_blaster
 rtt=$build/bench/relay/udp_rtt
 pkthere=$build/tools/pkthere/pkthere
@@ -68,16 +69,24 @@ start_relay() {
 }
 stop_relay() { kill "$relay" 2>/dev/null || true; wait "$relay" 2>/dev/null || true; sleep 0.2; }
 
+# The relay process's CPU time so far (user + system, all threads), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# measure_pps KIND: prints "PPS CPU_US_PER_DATAGRAM" (the relay's CPU time per delivered datagram
+# is the figure the machine's other load distorts least).
 measure_pps() {
   start_relay "$1" 9000
-  local before after
+  local before after c0 c1
   before=$(rx)
+  c0=$(cpu_ticks "$relay")
   ip netns exec $C taskset -c 0 "$blaster" --dst 10.78.1.1:5354 --src 10.78.1.2:5555 \
     --frame 64 --seconds "$secs" >/dev/null
   sleep 0.2
   after=$(rx)
+  c1=$(cpu_ticks "$relay")
   stop_relay
-  echo $(( (after - before) / secs ))
+  awk -v n=$((after - before)) -v s="$secs" -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {printf "%d %.2f\n", n / s, (n > 0 ? t / hz * 1e6 / n : 0)}'
 }
 
 measure_rtt() {
@@ -86,13 +95,22 @@ measure_rtt() {
   stop_relay
 }
 
-declare -A pps p50 p99
+# The two relays take turns run by run, so that a change in the machine's load over the minutes
+# the script runs does not fall on one of them only.
+declare -A pps p50 p99 cpu pps_runs rtt_runs
+for _ in $(seq "$runs"); do
+  for kind in pkthere socat; do
+    pps_runs[$kind]+="$(measure_pps $kind)"$'\n'
+    rtt_runs[$kind]+="$(measure_rtt $kind)"$'\n'
+  done
+done
 for kind in pkthere socat; do
-  pps[$kind]=$(for _ in $(seq $runs); do measure_pps $kind; done | median)
-  results=$(for _ in $(seq $runs); do measure_rtt $kind; done)
-  p50[$kind]=$(grep -o 'rtt_p50_us=[0-9.]*' <<<"$results" | cut -d= -f2 | median)
-  p99[$kind]=$(grep -o 'rtt_p99_us=[0-9.]*' <<<"$results" | cut -d= -f2 | median)
-  echo "$kind: ${pps[$kind]} pps, rtt p50 ${p50[$kind]} us, p99 ${p99[$kind]} us (medians of $runs)"
+  pps[$kind]=$(awk 'NF {print $1}' <<<"${pps_runs[$kind]}" | median)
+  cpu[$kind]=$(awk 'NF {print $2}' <<<"${pps_runs[$kind]}" | median)
+  p50[$kind]=$(grep -o 'rtt_p50_us=[0-9.]*' <<<"${rtt_runs[$kind]}" | cut -d= -f2 | median)
+  p99[$kind]=$(grep -o 'rtt_p99_us=[0-9.]*' <<<"${rtt_runs[$kind]}" | cut -d= -f2 | median)
+  echo "$kind: ${pps[$kind]} pps (relay CPU ${cpu[$kind]} us per datagram)," \
+    "rtt p50 ${p50[$kind]} us, p99 ${p99[$kind]} us (medians of $runs, interleaved)"
 done
 
 udp_delivery=nan icmp_delivery=nan
@@ -103,6 +121,8 @@ if [[ -x $stress ]]; then
 fi
 vs=$(awk -v a="${pps[pkthere]}" -v b="${pps[socat]}" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}')
 echo "pinning: generator and rtt client on CPU 0, relay and echo on CPU 1; ${secs}s per pps run"
+echo "relay CPU per datagram: pkthere ${cpu[pkthere]} us, socat ${cpu[socat]} us" \
+  "(cpu_ratio $(awk -v a="${cpu[socat]}" -v b="${cpu[pkthere]}" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'))"
 echo "RESULT socket_pps=${pps[pkthere]} socat_pps=${pps[socat]} vs_socat=$vs" \
   "socket_rtt_p50_us=${p50[pkthere]} socket_rtt_p99_us=${p99[pkthere]}" \
   "socat_rtt_p50_us=${p50[socat]} socat_rtt_p99_us=${p99[socat]}" \
