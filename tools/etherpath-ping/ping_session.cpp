@@ -70,10 +70,12 @@ int PingSession::run() {
       last_send = now;
       last_event = std::max(last_event, now);
       next_send += options_.interval;
+      now = Clock::now();
       if (next_send < now) {
         next_send = now;  // a slow send (ARP) must not make the following ones burst
       }
-      continue;
+      // On to the receive below: what arrived meanwhile (an error for this very request, after
+      // a failed ARP) is reported before the next request goes.
     }
     Clock::time_point wait_until = next_send;
     if (!more) {

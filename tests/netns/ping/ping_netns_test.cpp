@@ -244,6 +244,21 @@ TEST_F(PingNetns, NoReplyWithinTimeoutExits1) {
   }
 }
 
+TEST_F(PingNetns, UnansweredArpIsDestinationHostUnreachable) {
+  // Nobody has 10.80.0.9: the Neighbor's requests go unanswered (about 2 s), and the emulated
+  // host reports what the kernel would, an error from itself.
+  auto args = emulated_args(PingCase{"", "", false});
+  args.insert(args.end(), {"-c", "1", "-W", "1", "10.80.0.9"});
+  const Outcome o = ping(*a_, args);
+  EXPECT_EQ(o.code, 1) << o.out << o.err;
+  EXPECT_NE(o.out.find("From 10.80.0.2 icmp_seq=1 Destination Host Unreachable\n"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("1 packets transmitted, 0 received, +1 errors, 100% packet loss"),
+            std::string::npos)
+      << o.out;
+}
+
 TEST_F(PingNetns, CountZeroRunsUntilSigintThenPrintsTheSummary) {
   auto args = emulated_args(PingCase{"", "", false});
   args.insert(args.begin(), PING_BINARY);
