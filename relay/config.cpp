@@ -297,6 +297,29 @@ Result<PkthereOptions> validate_options(const RawOptions& raw) {
     }
     o.xdp_mode = v;
   }
+  EP_TRY(auto here_mac, single(raw.here_mac, "--here-mac"));
+  EP_TRY(auto here_vlan, single(raw.here_vlan, "--here-vlan"));
+  if ((here_mac || here_vlan) && o.engine == EngineKind::socket) {
+    return bad(fmt::format("{} needs --engine xdp or pcap, not socket",
+                           here_mac ? "--here-mac" : "--here-vlan"));
+  }
+  if (here_vlan && !here_mac) {
+    return bad("--here-vlan needs --here-mac (tags belong to an emulated listener host)");
+  }
+  if (here_mac) {
+    auto mac = MacAddress::parse(*here_mac);
+    if (!mac || mac->is_multicast()) {
+      return bad(fmt::format("--here-mac: invalid unicast MAC address '{}'", *here_mac));
+    }
+    o.here_mac = *mac;
+  }
+  if (here_vlan) {
+    auto vlans = VlanStack::parse(*here_vlan);
+    if (!vlans) {
+      return bad(fmt::format("--here-vlan: {}", vlans.error().context()));
+    }
+    o.here_vlans = *vlans;
+  }
   if (next_hop) {
     auto mac = MacAddress::parse(*next_hop);
     if (!mac) {

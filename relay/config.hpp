@@ -12,6 +12,7 @@
 #include "base/ip_address.hpp"
 #include "base/mac_address.hpp"
 #include "base/result.hpp"
+#include "base/vlan.hpp"
 
 namespace etherpath::relay {
 
@@ -66,7 +67,7 @@ struct DebugFlags {
 struct RawOptions {
   std::vector<std::string> here, there, timeout_secs, on_timeout, stats_interval_mins, max_payload,
       workers, reresolve_secs, reresolve_mode, user, group, debug, engine, iface, there_iface,
-      queues, xdp_mode, next_hop_mac, max_sessions, echo_timeout_ms;
+      queues, xdp_mode, next_hop_mac, max_sessions, echo_timeout_ms, here_mac, here_vlan;
   bool no_stats = false;
 };
 
@@ -91,6 +92,8 @@ struct PkthereOptions {
   unsigned queues = 0;                     // the datapath's queues 0..N-1; 0 = all of them
   std::string xdp_mode = "auto";           // auto|zc|copy|skb
   std::optional<MacAddress> next_hop_mac;  // else looked up in the kernel's tables
+  std::optional<MacAddress> here_mac;      // an emulated listener host's MAC (xdp/pcap)
+  VlanStack here_vlans;                    // and its VLAN tags
   std::uint32_t max_sessions = 1;
   std::chrono::milliseconds echo_timeout{5000};
 };

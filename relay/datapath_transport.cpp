@@ -81,7 +81,7 @@ DatapathTransport::DatapathTransport(const DatapathTransportOptions& options,
 DatapathTransport::~DatapathTransport() {
   release_held();
   for (std::size_t id = 0; id < ports_.size(); ++id) {
-    if (ports_[id].open) {
+    if (ports_[id].open && !(id == kListenerPort && options_.listen_mac)) {
       (void)relays_[id == kListenerPort ? 0 : relay_count_ - 1]->remove_l4(
           id == kListenerPort ? listener_key() : upstream_key(ports_[id]));
     }
@@ -117,6 +117,20 @@ Status DatapathTransport::start() {
   }
   Port listener;
   listener.icmp = options_.listen_proto == Proto::icmp;
+  if (options_.listen_mac) {
+    if (!listener.icmp && options_.listen.port == 0) {
+      return fail(
+          Errc::invalid_argument,
+          "--here: an emulated UDP listener needs a fixed port (no kernel socket picks one)");
+    }
+    listener.id = options_.listen.port;
+    listener.open = true;
+    ports_.push_back(std::move(listener));
+    const std::uint16_t ether_type = options_.listen.address.is_v4() ? 0x0800 : 0x86dd;
+    return relays_[0]->on_batch(
+        *options_.listen_mac, options_.listen_vlans, ether_type,
+        [this](std::size_t queue, datapath::FrameBatch& frames) { on_frames(0, queue, frames); });
+  }
   if (!listener.icmp) {
     EP_TRY(listener.reservation, reserve_udp(options_.listen));
     EP_TRY(auto bound, local_endpoint(listener.reservation.get()));
@@ -375,7 +389,8 @@ Result<std::size_t> DatapathTransport::receive(DatagramBatch& batch,
 
 void DatapathTransport::send(DatagramBatch& batch) {
   const std::size_t upstream_relay = relay_count_ - 1;
-  const TxSide client_side{relays_[0]->own_mac(), {}, options_.listen.address};
+  const TxSide client_side{options_.listen_mac.value_or(relays_[0]->own_mac()),
+                           options_.listen_vlans, options_.listen.address};
   const TxSide upstream_side{relays_[upstream_relay]->own_mac(), {}, *options_.upstream_local};
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Datagram& d = batch[i];
@@ -517,6 +532,9 @@ Status DatapathTransport::connect_listener(const std::optional<IpEndpoint>& clie
 }
 
 Status DatapathTransport::rebind_listener(const IpEndpoint& listen) {
+  if (options_.listen_mac) {
+    return fail(Errc::unsupported, "an emulated listener does not move (re-resolve listen)");
+  }
   if (listen.address.is_unspecified()) {
     return fail(Errc::invalid_argument, "the datapath listener needs a concrete address");
   }

@@ -34,9 +34,14 @@ struct DatapathTransportOptions {
   Proto upstream_proto = Proto::udp;
   // Our address towards the upstream; unset = the one the kernel's routes pick for `upstream`.
   std::optional<IpAddress> upstream_local;
-  IpEndpoint upstream;              // where upstream datagrams go (only its address is used here)
-  MacAddress next_hop_mac;          // the upstream's next hop on the upstream-side interface
-  bool connected = true;            // a locked client filters the listener (as a connected socket)
+  IpEndpoint upstream;      // where upstream datagrams go (only its address is used here)
+  MacAddress next_hop_mac;  // the upstream's next hop on the upstream-side interface
+  bool connected = true;    // a locked client filters the listener (as a connected socket)
+  // An emulated listener: `listen` is no address of the interface but a host of its own with
+  // this MAC and VLAN stack (ARP/NDP for it answered by a conn::Neighbor the caller runs). Its
+  // frames come by L2 key (on_batch), and no kernel socket reserves its port.
+  std::optional<MacAddress> listen_mac;
+  VlanStack listen_vlans;
   std::uint16_t first_echo_id = 0;  // upstream echo ids are handed out from here (0 = from pid)
 };
 
@@ -68,6 +73,7 @@ class DatapathTransport final : public Transport {
 
   [[nodiscard]] IpEndpoint listen_address() const { return options_.listen; }
   [[nodiscard]] IpAddress upstream_local() const { return *options_.upstream_local; }
+  [[nodiscard]] std::optional<MacAddress> listen_mac() const { return options_.listen_mac; }
 
   Result<std::size_t> receive(DatagramBatch& batch, std::chrono::milliseconds wait) override;
   void send(DatagramBatch& batch) override;

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/clock.hpp"
+#include "conn/neighbor.hpp"
 #include "datapath/netlink/next_hop.hpp"
 #include "datapath/packet_relay.hpp"
 #include "relay/config.hpp"
@@ -111,6 +112,11 @@ Parsed parse_command_line(int argc, char** argv) {
       "across both, so frames are forwarded without a copy");
   opt("--queues", r.queues, "xdp: use the interface's queues 0..N-1 (default all)");
   opt("--xdp-mode", r.xdp_mode, "auto|zc|copy|skb (default auto: the fastest that works)");
+  opt("--here-mac", r.here_mac,
+      "xdp/pcap: --here is an emulated host with this MAC, not an address of --iface; pkthere "
+      "answers ARP/NDP for it");
+  opt("--here-vlan", r.here_vlan,
+      "the emulated listener's VLAN tags: 100 (802.1Q) or 100.20 (QinQ, outer 802.1ad)");
   opt("--next-hop-mac", r.next_hop_mac,
       "the upstream's next-hop MAC for the xdp/pcap engines (default: the kernel's route and "
       "neighbour tables)");
@@ -178,9 +184,11 @@ struct Datapath {
   std::unique_ptr<datapath::PacketRelay> client;    // destroyed last: the other shares its UMEM
   std::unique_ptr<datapath::PacketRelay> upstream;  // null when the upstream is on --iface too
   std::unique_ptr<relay::DatapathTransport> transport;
+  std::unique_ptr<conn::Neighbor> neighbor;  // answers ARP/NDP for an emulated listener
   MacAddress next_hop;
 
   ~Datapath() {
+    neighbor.reset();   // deregisters from the client relay
     transport.reset();  // before the relays it borrows
     upstream.reset();
     client.reset();
@@ -209,10 +217,21 @@ struct Datapath {
     ro.own_threads = false;  // the forwarder's thread polls, run to completion
     EP_TRY(client, datapath::PacketRelay::open(*o.iface, ro));
     if (o.there_iface && *o.there_iface != *o.iface) {
+      // The upstream side binds onto the client side's UMEM and its fill ring takes every frame
+      // the client side's did not: none would be left for the copies the client relay sends
+      // itself (ARP/NDP answers for an emulated listener). A few are set aside first and put
+      // back into the client side's cache once the other socket is filled.
+      datapath::FrameBatch spare;
       if (ro.engine == datapath::EngineKind::xdp) {
         ro.share_umem_with = client.get();
+        client->engine()->alloc(0, spare, spare.capacity());
       }
-      EP_TRY(upstream, datapath::PacketRelay::open(*o.there_iface, ro));
+      auto opened = datapath::PacketRelay::open(*o.there_iface, ro);
+      client->release(0, spare);
+      if (!opened) {
+        return fail(std::move(opened).error());
+      }
+      upstream = std::move(opened).value();
     }
     if (o.next_hop_mac) {
       next_hop = *o.next_hop_mac;
@@ -229,7 +248,16 @@ struct Datapath {
     to.upstream = there;
     to.next_hop_mac = next_hop;
     to.connected = !o.debug.no_connect;
+    to.listen_mac = o.here_mac;
+    to.listen_vlans = o.here_vlans;
     EP_TRY(transport, relay::DatapathTransport::open(to, *client, upstream_relay()));
+    if (o.here_mac) {
+      EP_TRY(neighbor, conn::Neighbor::open(*client));
+      const conn::Station station{*o.here_mac, o.here_vlans};
+      EP_TRY_STATUS(neighbor->add_owned(station, here.address));
+      // Peers that cached another MAC for the address learn ours now.
+      (void)neighbor->announce(station, here.address);
+    }
     return ok();
   }
 
@@ -238,6 +266,11 @@ struct Datapath {
     std::string line =
         fmt::format("Engine: {} on {} (mode {}, steering: {})", client->engine_kind(),
                     client->ifname(), client->mode(), client->steering_description());
+    if (neighbor) {
+      line += fmt::format("; listener emulated as {} with MAC {}",
+                          transport->listen_address().address.to_string(),
+                          transport->listen_mac()->to_string());
+    }
     line += fmt::format("; upstream via {} from {}, next hop {}", u.ifname(),
                         transport->upstream_local().to_string(), next_hop.to_string());
     return line;

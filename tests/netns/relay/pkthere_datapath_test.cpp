@@ -240,6 +240,44 @@ TEST_P(PkthereDatapath, OneWayFlowLongerThanTheUmem) {
   EXPECT_EQ(run->last_stats()["c2u_pkts"], kRounds * kPerRound);
 }
 
+// An emulated listener: an address no interface has, with a MAC of its own; pkthere answers the
+// client kernel's ARP for it (conn::Neighbor, the steering program's owned map on xdp).
+TEST_P(PkthereDatapath, DigToAnEmulatedListener) {
+  EP_SKIP_UNLESS_ROOT();
+  const std::string engine = GetParam();
+  auto t = ThreeNamespaces::create();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(testing::prepare_for_datapath(*t));
+  auto dnsmasq = testing::start_dnsmasq(*t);
+  ASSERT_TRUE(dnsmasq);
+  const std::string emulated = "10.77.1.50";
+  const std::string mac = "02:00:00:77:01:50";
+  auto run = PkthereRun::start(
+      testing::datapath_args(*t, engine,
+                             {"--here", fmt::format("UDP:{}:5354", emulated), "--here-mac", mac,
+                              "--there", fmt::format("UDP:{}:53", ThreeNamespaces::kUpstream4)}),
+      &*t->relay);
+  ASSERT_TRUE(run);
+  EXPECT_NE(run->process.out().find("listener emulated as " + emulated), std::string::npos)
+      << run->process.out();
+  const testing::TempDir dir;
+  const std::string file = testing::query_file(dir.path(), "q100", 100);
+  auto out = t->client->exec(
+      fmt::format("dig -b {}#5300 @{} -p 5354 -f {} +tries=1 +timeout=2 +noall +comments",
+                  ThreeNamespaces::kClient4, emulated, file));
+  ASSERT_TRUE(out) << out.error();
+  EXPECT_EQ(testing::count(*out, "status: NOERROR"), 100U) << run->process.err();
+  auto neigh = t->client->exec("ip neigh show " + emulated);
+  ASSERT_TRUE(neigh);
+  EXPECT_NE(neigh->find(mac), std::string::npos) << *neigh;
+  run->process.signal(SIGTERM);
+  ASSERT_TRUE(run->process.wait_for(milliseconds(5000)));
+  const auto stats = run->last_stats();
+  EXPECT_EQ(stats["c2u_pkts"], 100);
+  EXPECT_EQ(stats["u2c_pkts"], 100);
+  EXPECT_FALSE(testing::has_xdp_program(*t));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, PkthereDatapath, ::testing::Values("xdp", "pcap"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 

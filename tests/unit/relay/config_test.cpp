@@ -101,6 +101,16 @@ TEST(Config, Rejections) {
   r.iface = {"eth0"};
   r.xdp_mode = {"copy"};
   EXPECT_EQ(error_of(r), "--xdp-mode needs --engine xdp, not pcap");
+  r.xdp_mode.clear();
+  r.here_vlan = {"100"};
+  EXPECT_EQ(error_of(r), "--here-vlan needs --here-mac (tags belong to an emulated listener host)");
+  r.here_mac = {"01:00:5e:00:00:01"};
+  EXPECT_EQ(error_of(r), "--here-mac: invalid unicast MAC address '01:00:5e:00:00:01'");
+  r.here_mac = {"02:00:00:00:00:09"};
+  r.here_vlan = {"4095"};
+  EXPECT_NE(error_of(r).find("--here-vlan"), std::string::npos);
+  r.here_vlan = {"100.20"};
+  EXPECT_EQ(error_of(r), "ok");
   r = base();
   r.iface = {"eth0"};
   r.engine = {"socket"};
