@@ -244,6 +244,26 @@ TEST_F(PingNetns, NoReplyWithinTimeoutExits1) {
   }
 }
 
+TEST_F(PingNetns, GatewayIsTheNextHopForAnotherSubnet) {
+  // B routes: the targets sit on its loopback, reachable only through its veth address. Over
+  // 802.1Q, so that the gateway's ARP/NDP and the echoes all go tagged.
+  ASSERT_TRUE(
+      b_->exec("ip addr add 10.90.0.1/32 dev lo && ip -6 addr add 2001:db8:90::1/128 dev "
+               "lo && ip link set lo up"));
+  tag_peer("100");
+  for (const bool v6 : {false, true}) {
+    const std::string dest = v6 ? "2001:db8:90::1" : "10.90.0.1";
+    auto args = emulated_args(PingCase{"", "100", v6});
+    args.insert(args.end(),
+                {"--gateway", kernel_address(v6), "-c", "2", "-i", "0.2", "-W", "2", dest});
+    const Outcome o = ping(*a_, args);
+    EXPECT_EQ(o.code, 0) << o.out << o.err;
+    EXPECT_NE(o.out.find("2 packets transmitted, 2 received, 0% packet loss"), std::string::npos)
+        << o.out;
+    EXPECT_NE(o.out.find("bytes from " + dest + ": icmp_seq=2 "), std::string::npos) << o.out;
+  }
+}
+
 TEST_F(PingNetns, UnansweredArpIsDestinationHostUnreachable) {
   // Nobody has 10.80.0.9: the Neighbor's requests go unanswered (about 2 s), and the emulated
   // host reports what the kernel would, an error from itself.
