@@ -330,16 +330,26 @@ TEST_F(GenNetnsTest, RxThroughTheReflectorLosesNothing) {
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
   const bool two_cpus = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) >= 2;
-  // xdp-live on two CPUs too: each thread's stream of sequence numbers must come back whole.
-  for (const auto& [engine, queues] :
-       {std::pair{"xdp", "1"}, std::pair{"xdp-live", "1"}, std::pair{"xdp-live", "2"}}) {
-    if (std::string(queues) == "2" && !two_cpus) {
+  // xdp-live on two CPUs too (each thread's stream of sequence numbers must come back whole),
+  // and with IMIX (every size cut from one run's frames, stamps intact).
+  const std::vector<std::vector<std::string>> variants{{"--engine", "xdp"},
+                                                       {"--engine", "xdp-live"},
+                                                       {"--engine", "xdp-live", "--queues", "2"},
+                                                       {"--engine", "xdp-live", "--imix"}};
+  for (const auto& variant : variants) {
+    if (std::find(variant.begin(), variant.end(), "--queues") != variant.end() && !two_cpus) {
       continue;
     }
-    SCOPED_TRACE(std::string(engine) + " --queues " + queues);
-    const auto out =
-        gen({"--src-mac", "02:00:00:00:00:01", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--engine",
-             engine, "--queues", queues, "--rate", "10000", "--count", "5000", "--rx", "--json"});
+    std::string trace;
+    for (const auto& a : variant) {
+      trace += a + " ";
+    }
+    SCOPED_TRACE(trace);
+    std::vector<std::string> args{
+        "--src-mac", "02:00:00:00:00:01", "--src", "10.0.0.1", "--dst", "10.0.0.2", "--rate",
+        "10000",     "--count",           "5000",  "--rx",     "--json"};
+    args.insert(args.end(), variant.begin(), variant.end());
+    const auto out = gen(args);
     const auto j = nlohmann::json::parse(out, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << out;
     EXPECT_EQ(j["tx_packets"], 5000);
