@@ -313,7 +313,8 @@ void DatapathTransport::rebalance() {
     datapath::Engine* other = relays_[1 - r]->engine();
     while (owed_[r] > 0 && other != nullptr) {
       datapath::FrameBatch& b = release_[r];
-      const std::size_t got = other->alloc(0, b, std::min(owed_[r], b.capacity()));
+      const std::size_t got =
+          other->alloc(0, b, std::min(owed_[r], datapath::FrameBatch::capacity()));
       if (got == 0) {
         break;
       }

@@ -224,7 +224,7 @@ struct Datapath {
       datapath::FrameBatch spare;
       if (ro.engine == datapath::EngineKind::xdp) {
         ro.share_umem_with = client.get();
-        client->engine()->alloc(0, spare, spare.capacity());
+        client->engine()->alloc(0, spare, datapath::FrameBatch::capacity());
       }
       auto opened = datapath::PacketRelay::open(*o.there_iface, ro);
       client->release(0, spare);
