@@ -55,8 +55,9 @@ med() { printf '%s' "${s[$1]:-}" | sed '/^$/d' | median; }
 
 # counted CMD...: xdp_sink on the peer counts what CMD sends; prints the sink's pps. The
 # generator's CPU time (user + sys, which includes its BPF_PROG_RUN and AF_XDP sends) per frame
-# the sink counted goes to $tmp/cpu_ns: a figure that a loaded machine distorts far less than
-# the rate, which depends on how much of CPU 0 the generator got.
+# it sent (as it reports them; frames the peer's ring dropped cost the sender too) goes to
+# $tmp/cpu_ns: a figure that a loaded machine distorts far less than the rate, which depends on
+# how much of CPU 0 the generator got.
 counted() {
   $S taskset -c 1 "$tools/xdp_sink" -i s$tag -d $((secs + 1)) -q >"$tmp/sink" 2>&1 &
   local pid=$!
@@ -64,7 +65,8 @@ counted() {
   /usr/bin/time -f "%U %S" -o "$tmp/time" $G taskset -c 0 "$@" >"$tmp/gen" 2>&1 || true
   wait $pid
   local frames
-  frames=$(field sink_frames <"$tmp/sink")
+  frames=$(sed -n 's/^sent \([0-9]*\) frames.*/\1/p; s/.*_frames=\([0-9]*\).*/\1/p' "$tmp/gen" |
+    tail -1)
   awk -v f="${frames:-0}" '{ if (f > 0) printf "%.1f", ($1 + $2) * 1e9 / f; else print 0 }' \
     "$tmp/time" >"$tmp/cpu_ns"
   field sink_pps <"$tmp/sink"
