@@ -1,21 +1,53 @@
-// EtherConn: registration, frame building for sends, the bounded receive ring.
+// EtherConn: registration, frame building for sends, the lazily allocated lock-free receive ring.
 #include "conn/ether_conn.hpp"
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 
 namespace etherpath::conn {
+
+namespace {
+
+constexpr std::size_t kMaxSlotFrame = 65535;  // the slot header's 2-byte length
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
+EtherConn::EtherConn(datapath::PacketRelay& relay, EtherConnOptions options)
+    : relay_(relay), options_(std::move(options)) {
+  depth_ = static_cast<std::uint32_t>(options_.queue_depth);
+  mask_ = std::bit_ceil(depth_) - 1;
+  stride_ = static_cast<std::uint32_t>((kSlotHeader + options_.max_frame + 63) / 64 * 64);
+  max_frame_ = static_cast<std::uint32_t>(options_.max_frame);
+  ready_ = options_.ready_list;
+  set_hot_line(&producing_);  // deliver() starts on the producers' line, not the vtable's
+}
 
 Result<std::unique_ptr<EtherConn>> EtherConn::open(datapath::PacketRelay& relay,
                                                    EtherConnOptions options) {
   if (options.ether_types.empty()) {
     return fail(Errc::invalid_argument, "EtherConn needs at least one EtherType");
   }
-  if (options.queue_depth == 0) {
-    return fail(Errc::invalid_argument, "EtherConn receive queue depth 0");
+  if (options.queue_depth == 0 || options.queue_depth > (std::size_t{1} << 20U)) {
+    return fail(Errc::invalid_argument, "EtherConn receive queue depth " +
+                                            std::to_string(options.queue_depth) +
+                                            ": must be 1 to 1048576");
+  }
+  if (options.max_frame < 14 || options.max_frame > kMaxSlotFrame) {
+    return fail(Errc::invalid_argument, "EtherConn max_frame " + std::to_string(options.max_frame) +
+                                            ": must be 14 to 65535");
   }
   std::unique_ptr<EtherConn> c(new EtherConn(relay, std::move(options)));
+  if (c->options_.ready_list != nullptr) {
+    c->options_.ready_list->attach();
+  }
   datapath::Registration reg;
   reg.mac = c->options_.mac;
   reg.vlans = c->options_.vlans;
@@ -24,14 +56,16 @@ Result<std::unique_ptr<EtherConn>> EtherConn::open(datapath::PacketRelay& relay,
   reg.is_default = c->options_.is_default;
   const Status st = relay.register_receiver(c.get(), reg);
   if (!st) {
-    relay.deregister(c.get());
-    return fail(st.error().wrap("EtherConn " + c->options_.mac.to_string()));
+    return fail(st.error().wrap("EtherConn " + c->options_.mac.to_string()));  // dtor deregisters
   }
   return c;
 }
 
 EtherConn::~EtherConn() {
-  relay_.deregister(this);
+  relay_.deregister(this);  // no deliver() runs once this returns
+  if (options_.ready_list != nullptr) {
+    options_.ready_list->detach(this);
+  }
 }
 
 Status EtherConn::send_ip(std::span<const std::byte> packet, const MacAddress& dst) {
@@ -79,70 +113,157 @@ bool EtherConn::deliver(const datapath::Frame& frame, const datapath::L2Header& 
   if (data.size() <= header.payload_offset) {
     return true;  // nothing to hand over (etherconn skips empty payloads too)
   }
-  const std::lock_guard lock(mutex_);
-  if (slots_.empty()) {
-    // First use: the queue is allocated once, here, and never again.
-    slots_.resize(options_.queue_depth);
-    for (auto& s : slots_) {
-      s.bytes.resize(options_.max_frame);
-    }
-  }
-  if (count_ == slots_.size() || data.size() > options_.max_frame) {
-    ++overflows_;
+  if (data.size() > max_frame_) {
+    overflows_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  Slot& s = slots_[(head_ + count_) % slots_.size()];
-  std::memcpy(s.bytes.data(), data.data(), data.size());
-  s.size = data.size();
-  s.payload_offset = header.payload_offset;
-  s.src = header.src;
-  s.dst = header.dst;
-  s.vlans = header.vlans;
-  s.ether_type = header.ether_type;
-  ++count_;
-  readable_.notify_one();
+  // Several poll threads (one per interface queue) may deliver to one conn; usually one does,
+  // and then this flag is one uncontended exchange on a line the producer owns.
+  while (producing_.exchange(true, std::memory_order_acquire)) {
+    while (producing_.load(std::memory_order_relaxed)) {
+      cpu_relax();
+    }
+  }
+  const std::uint32_t tail = tail_local_;
+  if (tail - head_seen_ >= depth_) {
+    head_seen_ = head_.load(std::memory_order_acquire);  // the slot is free once read
+    if (tail - head_seen_ >= depth_) {
+      producing_.store(false, std::memory_order_release);
+      overflows_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+  }
+  std::byte* ring = ring_.load(std::memory_order_relaxed);  // ordered by producing_
+  if (ring == nullptr) {
+    // First use: the queue is allocated once, here, and never again (an idle host has none).
+    ring_owner_.reset(new std::byte[std::size_t{mask_ + 1} * stride_]);  // NOLINT: see ring_owner_
+    ring = ring_owner_.get();
+    ring_.store(ring, std::memory_order_relaxed);  // readers see it after tail_ (release) below
+  }
+  std::byte* slot = ring + std::size_t{tail & mask_} * stride_;
+  const std::array<std::uint16_t, 2> head_words{static_cast<std::uint16_t>(data.size()),
+                                                static_cast<std::uint16_t>(header.payload_offset)};
+  std::memcpy(slot, head_words.data(), kSlotHeader);
+  std::memcpy(slot + kSlotHeader, data.data(), data.size());
+  tail_local_ = tail + 1;
+  // seq_cst: the publication must be ordered before the loads of in_ready_ and waiters_ below
+  // (a reader that goes to sleep, or a consumer that clears in_ready_, re-checks tail_ after).
+  tail_.store(tail + 1, std::memory_order_seq_cst);
+  producing_.store(false, std::memory_order_release);
+  if (ready_ != nullptr && !in_ready_.load() && !in_ready_.exchange(true)) {
+    ready_->push(this);
+  }
+  if (waiters_.load() != 0) {
+    { const std::lock_guard lock(wait_mutex_); }  // the reader is asleep or will see tail_
+    readable_.notify_all();
+  }
   return true;
+}
+
+const void* EtherConn::next_write() const {
+  // A hint, read without the producers' flag (hence the atomics): a stale slot only makes the
+  // prefetch useless.
+  std::byte* ring = ring_.load(std::memory_order_relaxed);
+  if (ring == nullptr) {
+    return nullptr;
+  }
+  return ring + std::size_t{tail_.load(std::memory_order_relaxed) & mask_} * stride_;
+}
+
+void EtherConn::notify_ready() {
+  if (ready_ != nullptr && !in_ready_.exchange(true)) {
+    ready_->push(this);
+  }
 }
 
 void EtherConn::relay_stopped() {
   {
-    const std::lock_guard lock(mutex_);
+    const std::lock_guard lock(wait_mutex_);
     stopped_ = true;
   }
   readable_.notify_all();
+  notify_ready();  // a ReadyList consumer learns through stopped()
+}
+
+std::optional<EtherPacket> EtherConn::take(std::span<std::byte> buffer) {
+  const std::uint32_t head = head_.load(std::memory_order_relaxed);
+  if (head == tail_.load(std::memory_order_acquire)) {
+    return std::nullopt;
+  }
+  // Non-empty, so the producer stored ring_ before the tail_ this thread acquired.
+  const std::byte* slot =
+      ring_.load(std::memory_order_relaxed) + std::size_t{head & mask_} * stride_;
+  std::array<std::uint16_t, 2> head_words{};
+  std::memcpy(head_words.data(), slot, kSlotHeader);
+  const ConstBytes stored(slot + kSlotHeader, head_words[0]);
+  const std::size_t payload_offset = head_words[1];
+  EtherPacket p;
+  p.full_size = stored.size() - payload_offset;
+  p.size = std::min(p.full_size, buffer.size());
+  std::memcpy(buffer.data(), stored.data() + payload_offset, p.size);
+  // The relay parsed this frame before delivering it (payload_offset >= 14, tags in between), so
+  // the addresses and tags are read back from the stored frame rather than kept in every slot.
+  MacAddress::Octets mac{};
+  std::memcpy(mac.data(), stored.data(), mac.size());
+  p.dst = MacAddress(mac);
+  std::memcpy(mac.data(), stored.data() + 6, mac.size());
+  p.src = MacAddress(mac);
+  for (std::size_t off = 12; off + 2 < payload_offset; off += 4) {
+    p.vlans.push_back(VlanTag::from_tci(load_be16(stored, off), load_be16(stored, off + 2)));
+  }
+  p.ether_type = load_be16(stored, payload_offset - 2);
+  head_.store(head + 1, std::memory_order_release);  // the slot may be reused from now on
+  return p;
+}
+
+std::optional<EtherPacket> EtherConn::try_read(std::span<std::byte> buffer) {
+  // Empty needs no lock: a drain loop ends with this check on every conn it serves.
+  if (head_.load(std::memory_order_relaxed) == tail_.load(std::memory_order_acquire)) {
+    return std::nullopt;
+  }
+  const std::lock_guard lock(read_mutex_);
+  return take(buffer);
 }
 
 Result<EtherPacket> EtherConn::read(std::span<std::byte> buffer,
                                     std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  if (!readable_.wait_for(lock, timeout, [&] { return count_ > 0 || stopped_; })) {
-    return fail(Errc::timeout, "EtherConn " + options_.mac.to_string() + ": read timeout");
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    {
+      const std::lock_guard lock(read_mutex_);
+      if (auto p = take(buffer)) {
+        return *p;
+      }
+    }
+    std::unique_lock lock(wait_mutex_);
+    if (stopped_) {
+      // Frames delivered before the stop are still read; stopped_ is set after the last one.
+      if (head_.load() != tail_.load()) {
+        continue;
+      }
+      return fail(Errc::relay_stopped, "EtherConn " + options_.mac.to_string() + ": relay stopped");
+    }
+    waiters_.fetch_add(1);  // seq_cst: ordered before the re-check of tail_ below
+    const bool ready = readable_.wait_until(lock, deadline, [&] {
+      return head_.load(std::memory_order_relaxed) != tail_.load() || stopped_.load();
+    });
+    waiters_.fetch_sub(1);
+    if (!ready) {
+      return fail(Errc::timeout, "EtherConn " + options_.mac.to_string() + ": read timeout");
+    }
   }
-  if (count_ == 0) {
-    return fail(Errc::relay_stopped, "EtherConn " + options_.mac.to_string() + ": relay stopped");
-  }
-  const Slot& s = slots_[head_];
-  EtherPacket p;
-  p.full_size = s.size - s.payload_offset;
-  p.size = std::min(p.full_size, buffer.size());
-  std::memcpy(buffer.data(), s.bytes.data() + s.payload_offset, p.size);
-  p.src = s.src;
-  p.dst = s.dst;
-  p.vlans = s.vlans;
-  p.ether_type = s.ether_type;
-  head_ = (head_ + 1) % slots_.size();
-  --count_;
-  return p;
 }
 
 std::uint64_t EtherConn::overflows() const {
-  const std::lock_guard lock(mutex_);
-  return overflows_;
+  return overflows_.load(std::memory_order_relaxed);
 }
 
 std::size_t EtherConn::queued() const {
-  const std::lock_guard lock(mutex_);
-  return count_;
+  return tail_.load() - head_.load();
+}
+
+std::size_t EtherConn::queue_bytes() const {
+  return tail_.load() == 0 ? 0 : std::size_t{mask_ + 1} * stride_;
 }
 
 }  // namespace etherpath::conn

@@ -34,7 +34,10 @@ L2ParseResult parse_l2(ConstBytes frame) {
   }
   r.header.ether_type = type;
   r.header.payload_offset = off + 2;
-  r.header.key = wire::L2Key::make(r.header.dst, r.header.vlans, type);
+  // Built in registers from the frame (L2Key::from_frame): the relay hashes the key right away,
+  // and a key assembled from narrow stores would stall that wide read on store forwarding.
+  r.header.key = wire::L2Key::from_frame(frame, r.header.vlans.id_or_none(0),
+                                         r.header.vlans.id_or_none(1), type);
   return r;
 }
 

@@ -223,14 +223,7 @@ void PacketRelay::poll_loop(std::size_t q) {
       stop_requested_ = true;
       // Readers learn now, not when someone calls stop().
       const std::shared_lock lock(registry_mutex_);
-      for (auto& [key, ep] : endpoints_) {
-        if (ep.receiver != nullptr) {
-          ep.receiver->relay_stopped();
-        }
-      }
-      for (auto& s : defaults_) {
-        s.receiver->relay_stopped();
-      }
+      notify_stopped();
       stopped_ = true;
       return;
     }
@@ -270,15 +263,54 @@ bool PacketRelay::matches(const Subscription& s, const L2Header& h) {
          s.inner == h.vlans.id_or_none(1);
 }
 
+void PacketRelay::notify_stopped() {
+  for (auto& [receiver, keys] : receiver_keys_) {
+    receiver->relay_stopped();
+  }
+  for (auto& s : defaults_) {
+    if (!receiver_keys_.contains(s.receiver)) {
+      s.receiver->relay_stopped();
+    }
+  }
+}
+
 void PacketRelay::demux(std::size_t q, QueueState& qs) {
   RelayCounters& c = qs.counters;
   const std::shared_lock lock(registry_mutex_);  // once per batch
   const std::size_t offered = qs.rx.size();
+  // In passes over the batch rather than frame by frame: with thousands of hosts each frame's
+  // table slot and receiver are cache misses, and issuing the loads of the whole batch before
+  // using any of them lets the misses overlap instead of queueing one after the other.
+  for (std::size_t i = 0; i < offered; ++i) {
+    __builtin_prefetch(qs.rx[i].data().data());  // written by the kernel on another CPU
+  }
+  for (std::size_t i = 0; i < offered; ++i) {
+    qs.parsed[i] = parse_l2(qs.rx[i].data());
+    if (qs.parsed[i]) {
+      qs.hashes[i] = L2Table::hash(qs.parsed[i].header.key);
+      endpoints_.prefetch(qs.hashes[i]);
+    }
+  }
+  for (std::size_t i = 0; i < offered; ++i) {
+    const L2ParseResult& p = qs.parsed[i];
+    qs.targets[i] = p ? endpoints_.lookup(p.header.key, qs.hashes[i]) : L2Target{};
+    if (qs.targets[i].receiver != nullptr) {
+      __builtin_prefetch(qs.targets[i].receiver, 0);  // its vtable, for the call
+      __builtin_prefetch(qs.targets[i].hot, 1);
+    }
+  }
+  for (std::size_t i = 0; i < offered; ++i) {
+    if (qs.targets[i].receiver != nullptr) {
+      if (const void* slot = qs.targets[i].receiver->next_write(); slot != nullptr) {
+        __builtin_prefetch(slot, 1);
+      }
+    }
+  }
   bool staged_any = false;
   std::size_t keep = 0;  // frames the relay releases after the batch (all but fast-path ones)
-  for (std::size_t i = 0; i < qs.rx.size(); ++i) {
+  for (std::size_t i = 0; i < offered; ++i) {
     const Frame f = qs.rx[i];
-    const L2ParseResult parsed = parse_l2(f.data());
+    const L2ParseResult& parsed = qs.parsed[i];
     if (!parsed) {
       c.rx_invalid.add();
       (parsed.drop == L2Drop::truncated ? c.drop_truncated : c.drop_vlan_too_deep).add();
@@ -286,13 +318,22 @@ void PacketRelay::demux(std::size_t q, QueueState& qs) {
       continue;
     }
     const L2Header& h = parsed.header;
-    auto it = endpoints_.find(h.key);
-    if (it != endpoints_.end() && it->second.fast_path >= 0) {
-      qs.staged[static_cast<std::size_t>(it->second.fast_path)].push(f);  // the callback owns it
+    const L2Target target = qs.targets[i];
+    if (target.fast_path >= 0) {
+      qs.staged[static_cast<std::size_t>(target.fast_path)].push(f);  // the callback owns it
       staged_any = true;
       continue;
     }
     qs.rx[keep++] = f;
+    if (target.receiver != nullptr && defaults_.empty()) {
+      // The common case, without the default receiver's search.
+      if (target.receiver->deliver(f, h)) {
+        c.rx.add();
+      } else {
+        c.rx_buffer_full.add();
+      }
+      continue;
+    }
     Receiver* default_receiver = nullptr;
     for (const auto& s : defaults_) {
       if (matches(s, h)) {
@@ -307,8 +348,8 @@ void PacketRelay::demux(std::size_t q, QueueState& qs) {
       }
       return false;
     };
-    if (it != endpoints_.end()) {
-      if (it->second.receiver->deliver(f, h)) {
+    if (target.receiver != nullptr) {
+      if (target.receiver->deliver(f, h)) {
         c.rx.add();
       } else {
         c.rx_buffer_full.add();
@@ -400,7 +441,8 @@ Status PacketRelay::register_receiver(Receiver* receiver, const Registration& re
     if (steering_) {
       EP_TRY_STATUS(steering_->add_l2(reg.mac, reg.vlans, et));
     }
-    endpoints_[key] = Endpoint{receiver, -1, reg.vlans};
+    endpoints_.insert_or_assign(key, L2Target{receiver, receiver->hot_line(), -1});
+    receiver_keys_[receiver].push_back(key);
     const Subscription sub{receiver, reg.vlans.id_or_none(0), reg.vlans.id_or_none(1), et};
     if (reg.receive_multicast) {
       if (steering_) {
@@ -422,30 +464,45 @@ Status PacketRelay::register_receiver(Receiver* receiver, const Registration& re
   return ok();
 }
 
+namespace {
+
+// The VLAN stack of a key's IDs: what the steering maps are keyed by (they hold no TPIDs).
+VlanStack vlans_of(std::uint16_t outer, std::uint16_t inner) {
+  VlanStack v;
+  if (outer != VlanStack::kNoVlan) {
+    v.push_back({.id = outer});
+  }
+  if (inner != VlanStack::kNoVlan) {
+    v.push_back({.id = inner});
+  }
+  return v;
+}
+
+}  // namespace
+
 void PacketRelay::deregister(Receiver* receiver) {
   const std::unique_lock lock(registry_mutex_);
-  for (auto it = endpoints_.begin(); it != endpoints_.end();) {
-    if (it->second.receiver == receiver) {
-      if (steering_ && !stopped()) {
-        (void)steering_->remove_l2(it->first.mac_address(), it->second.vlans, it->first.ether_type);
+  if (auto keys = receiver_keys_.find(receiver); keys != receiver_keys_.end()) {
+    for (const wire::L2Key& key : keys->second) {
+      // A key another receiver registered since (etherconn's override) is that one's now.
+      const auto t = endpoints_.find(key);
+      if (!t || t->receiver != receiver) {
+        continue;
       }
-      it = endpoints_.erase(it);
-    } else {
-      ++it;
+      endpoints_.erase(key);
+      if (steering_ && !stopped()) {
+        (void)steering_->remove_l2(key.mac_address(), vlans_of(key.outer_vlan, key.inner_vlan),
+                                   key.ether_type);
+      }
     }
+    receiver_keys_.erase(keys);
   }
   auto drop = [&](std::vector<Subscription>& subs, bool multicast) {
     for (const auto& s : subs) {
       if (s.receiver != receiver || !steering_ || stopped()) {
         continue;
       }
-      VlanStack v;
-      if (s.outer != VlanStack::kNoVlan) {
-        v.push_back({.id = s.outer});
-      }
-      if (s.inner != VlanStack::kNoVlan) {
-        v.push_back({.id = s.inner});
-      }
+      const VlanStack v = vlans_of(s.outer, s.inner);
       // Still wanted by another receiver? Then the map entry stays.
       const bool shared = std::any_of(subs.begin(), subs.end(), [&](const Subscription& o) {
         return o.receiver != receiver && o.outer == s.outer && o.inner == s.inner &&
@@ -486,8 +543,9 @@ Status PacketRelay::on_batch(const MacAddress& mac, const VlanStack& vlans,
   for (auto& qs : queues_) {
     qs->staged.resize(fast_paths_.size());
   }
-  endpoints_[wire::L2Key::make(mac, vlans, ether_type)] =
-      Endpoint{nullptr, static_cast<int>(fast_paths_.size() - 1), vlans};
+  endpoints_.insert_or_assign(
+      wire::L2Key::make(mac, vlans, ether_type),
+      L2Target{nullptr, nullptr, static_cast<std::int32_t>(fast_paths_.size() - 1)});
   return ok();
 }
 
@@ -496,8 +554,8 @@ Status PacketRelay::on_l4_batch(const L4Endpoint& key, BatchFn fn) {
       key.address.is_v4() ? wire::kEtherTypeIpv4 : wire::kEtherTypeIpv6;
   const wire::L2Key l2 = wire::L2Key::make(own_mac_, key.vlans, ether_type);
   const std::unique_lock lock(registry_mutex_);
-  auto it = endpoints_.find(l2);
-  const bool has_fast_path = it != endpoints_.end() && it->second.fast_path >= 0;
+  const auto existing = endpoints_.find(l2);
+  const bool has_fast_path = existing && existing->fast_path >= 0;
   if (fn && has_fast_path) {
     return fail(Errc::already_exists,
                 fmt::format("{}: {} on {} already has a fast path (pass an empty function to add "
@@ -523,7 +581,8 @@ Status PacketRelay::on_l4_batch(const L4Endpoint& key, BatchFn fn) {
     for (auto& qs : queues_) {
       qs->staged.resize(fast_paths_.size());
     }
-    endpoints_[l2] = Endpoint{nullptr, static_cast<int>(fast_paths_.size() - 1), key.vlans};
+    endpoints_.insert_or_assign(
+        l2, L2Target{nullptr, nullptr, static_cast<std::int32_t>(fast_paths_.size() - 1)});
   }
   return ok();
 }
@@ -541,34 +600,46 @@ Status PacketRelay::remove_l4(const L4Endpoint& key) {
   return steering_->remove_l4(key);
 }
 
+std::size_t PacketRelay::send_queue() const {
+  if (queue_count_ <= 1) {
+    return 0;
+  }
+  // One queue per sending thread, picked once: threads spread over the queues' locks and TX
+  // rings, and each thread's frames keep their order on its queue.
+  static std::atomic<std::size_t> next_thread{0};
+  thread_local const std::size_t thread_slot = next_thread.fetch_add(1);
+  return thread_slot % queue_count_;
+}
+
 Status PacketRelay::send(ConstBytes frame) {
   if (stopped() || !engine_) {
     return fail(Errc::relay_stopped, ifname_ + ": relay stopped");
   }
-  QueueState& qs = *queues_[0];
+  const std::size_t q = send_queue();
+  QueueState& qs = *queues_[q];
   const std::lock_guard lock(qs.mutex);
   FrameBatch b;
-  if (engine_->alloc(0, b, 1) != 1) {
-    engine_->flush(0);  // completions may free some
-    if (engine_->alloc(0, b, 1) != 1) {
+  if (engine_->alloc(q, b, 1) != 1) {
+    engine_->flush(q);  // completions may free some
+    if (engine_->alloc(q, b, 1) != 1) {
       qs.counters.tx_no_frame.add();
       return fail(Errc::no_space, ifname_ + ": no free frame to send");
     }
   }
   if (!b[0].resize(static_cast<std::uint32_t>(frame.size()))) {
-    engine_->release(0, b);
+    engine_->release(q, b);
     return fail(Errc::invalid_argument, ifname_ + ": frame of " + std::to_string(frame.size()) +
                                             " bytes does not fit a buffer");
   }
   std::memcpy(b[0].data().data(), frame.data(), frame.size());
-  if (engine_->transmit(0, b) != 1) {
-    engine_->flush(0);
-    if (engine_->transmit(0, b) != 1) {
-      engine_->release(0, b);
+  if (engine_->transmit(q, b) != 1) {
+    engine_->flush(q);
+    if (engine_->transmit(q, b) != 1) {
+      engine_->release(q, b);
       return fail(Errc::no_space, ifname_ + ": TX ring full");
     }
   }
-  engine_->flush(0);
+  engine_->flush(q);
   qs.counters.tx.add();
   return ok();
 }
@@ -604,14 +675,7 @@ void PacketRelay::stop() {
   threads_.clear();
   if (!stopped_.exchange(true) || engine_) {
     const std::shared_lock lock(registry_mutex_);
-    for (auto& [key, ep] : endpoints_) {
-      if (ep.receiver != nullptr) {
-        ep.receiver->relay_stopped();
-      }
-    }
-    for (auto& s : defaults_) {
-      s.receiver->relay_stopped();
-    }
+    notify_stopped();
   }
   {
     // A send() on another thread holds its queue's lock while it uses the engine.

@@ -2,6 +2,7 @@
 // registered receivers (EtherConns, fast-path callbacks) and sending for them.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include "base/vlan.hpp"
 #include "datapath/engine.hpp"
 #include "datapath/l2_header.hpp"
+#include "datapath/l2_table.hpp"
 #include "datapath/stats.hpp"
 #include "datapath/steering.hpp"
 #include "datapath/xdp/xdp_engine.hpp"
@@ -44,6 +46,18 @@ class Receiver {
   virtual bool deliver(const Frame& frame, const L2Header& header) = 0;
   // The relay stopped (stop(), or the interface went away): wake any reader.
   virtual void relay_stopped() = 0;
+  // The memory deliver() writes first, which the relay prefetches a few frames ahead so that
+  // with thousands of receivers the cache misses of a batch overlap (null: the object itself).
+  [[nodiscard]] const void* hot_line() const { return hot_line_ != nullptr ? hot_line_ : this; }
+  // Where the next deliver() will write (a queue slot), if known, read once hot_line() is in
+  // cache: the relay prefetches it too. Called on a poll thread, like deliver().
+  [[nodiscard]] virtual const void* next_write() const { return nullptr; }
+
+ protected:
+  void set_hot_line(const void* p) { hot_line_ = p; }
+
+ private:
+  const void* hot_line_ = nullptr;
 };
 
 enum class EngineKind { xdp, pcap };
@@ -137,8 +151,9 @@ class PacketRelay {
   // Stops steering `key`; the fast path stays until the relay stops.
   Status remove_l4(const L4Endpoint& key);
 
-  // Sends a copy of `frame` (a whole Ethernet frame) on queue 0. The convenience path: one
-  // lock and one kick per call.
+  // Sends a copy of `frame` (a whole Ethernet frame). The convenience path: one lock and one kick
+  // per call, on a queue picked by the calling thread (so that senders on several threads use
+  // several queues, and one thread's frames stay in order on one).
   Status send(ConstBytes frame);
   // Fast path: takes frames of this relay's pool (or one sharing it) for queue q; returns how
   // many it took and flushes. Safe from any thread (one lock per batch).
@@ -178,11 +193,10 @@ class PacketRelay {
     FrameBatch rx;
     std::vector<FrameBatch> staged;  // one per fast-path entry
     RelayCounters counters;
-  };
-  struct Endpoint {
-    Receiver* receiver = nullptr;
-    int fast_path = -1;  // index into fast_paths_ when this key is a fast-path key
-    VlanStack vlans;     // as registered, to remove the BPF key again
+    // demux()'s per-batch scratch, kept here so that a batch does not zero it on the stack.
+    std::array<L2ParseResult, FrameBatch::kCapacity> parsed;
+    std::array<std::uint64_t, FrameBatch::kCapacity> hashes;
+    std::array<L2Target, FrameBatch::kCapacity> targets;
   };
   struct Subscription {  // multicast and default receivers: VLAN IDs + EtherType
     Receiver* receiver = nullptr;
@@ -198,6 +212,8 @@ class PacketRelay {
   Status prepare_promiscuous();
   Status ensure_promiscuous(const MacAddress& mac);
   static bool matches(const Subscription& s, const L2Header& h);
+  void notify_stopped();  // registry_mutex_ held (shared)
+  std::size_t send_queue() const;
 
   std::string ifname_;
   MacAddress own_mac_;
@@ -216,7 +232,9 @@ class PacketRelay {
   std::atomic<bool> promiscuous_{false};
 
   mutable std::shared_mutex registry_mutex_;  // poll threads take it shared, once per batch
-  std::unordered_map<wire::L2Key, Endpoint> endpoints_;
+  L2Table endpoints_;  // key -> receiver or fast path; flat, for 65,536 hosts (l2_table.hpp)
+  // Each receiver's keys, so that deregister() is O(its keys), not O(all keys).
+  std::unordered_map<Receiver*, std::vector<wire::L2Key>> receiver_keys_;
   std::vector<Subscription> multicast_;
   std::vector<Subscription> defaults_;
   std::vector<BatchFn> fast_paths_;

@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   options.queues = {queue};
   options.mode = generic ? datapath::xdp::XdpMode::generic : datapath::xdp::XdpMode::native_copy;
   options.frames_per_queue = 4096;
+  options.fill_size = 4096;  // every frame on the fill ring, as xdp_rxdrop posts them
   options.frame_size = 2048;
   options.program = &steering;
   auto engine = datapath::xdp::XdpEngine::create(options);

@@ -138,7 +138,9 @@ Status XdpEngine::try_mode(const XdpEngineOptions& options, XdpMode mode) {
     u.frame_count = options.frames_per_queue * static_cast<std::uint32_t>(queues.size());
     u.frame_size = options.frame_size;
     u.headroom = options.headroom;
-    u.fill_size = std::bit_floor(std::max<std::uint32_t>(options.frames_per_queue / 2, 64));
+    u.fill_size = options.fill_size != 0
+                      ? options.fill_size
+                      : std::bit_floor(std::max<std::uint32_t>(options.frames_per_queue / 2, 64));
     u.comp_size = u.fill_size;
     EP_TRY(umem_, Umem::create(u));
   }

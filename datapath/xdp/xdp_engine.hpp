@@ -53,7 +53,10 @@ struct XdpEngineOptions {
   // UMEM per engine: frames_per_queue x queues chunks, fill rings of frames_per_queue / 2.
   std::uint32_t frames_per_queue = 4096;
   std::uint32_t frame_size = 4096;  // 2048 or 4096
-  std::uint32_t headroom = 0;       // extra bytes in front of each packet (UmemOptions::headroom)
+  // Fill (and completion) ring entries, a power of two; 0 = frames_per_queue / 2, which leaves
+  // the other half of a queue's frames for TX. A receive-only user may post them all.
+  std::uint32_t fill_size = 0;
+  std::uint32_t headroom = 0;  // extra bytes in front of each packet (UmemOptions::headroom)
   // Bind onto another engine's UMEM (xsk_socket__create_shared), so frames received there can be
   // sent here without a copy. Then `mode` must be that engine's mode (no fallback: libxdp cannot
   // retry a failed first bind on a UMEM).

@@ -189,15 +189,22 @@ std::size_t XskSocket::receive(FrameBatch& batch, std::uint16_t engine_queue) {
     }
     return 0;
   }
+  // Everything the loop needs in locals: the Frame stores below could otherwise alias the ring
+  // and UMEM fields, and the compiler would reload each of them for every frame.
   std::byte* area = umem_->area();
   const std::uint32_t frame_size = umem_->frame_size();
+  const std::uint64_t chunk_mask = ~std::uint64_t{frame_size - 1U};
+  const void* pool = umem_.get();
+  const auto* descs = static_cast<const xdp_desc*>(rx_.ring);
+  const std::uint32_t ring_mask = rx_.mask;
+  Frame* out = batch.extend(n);  // n <= room(): the peek asked for at most that many
   std::uint64_t bytes = 0;
   for (std::uint32_t i = 0; i < n; ++i) {
-    const xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, idx + i);
-    const std::uint64_t chunk = umem_->chunk_of(d->addr);
-    batch.push(Frame(area + chunk, chunk, frame_size, static_cast<std::uint32_t>(d->addr - chunk),
-                     d->len, umem_.get(), engine_queue));
-    bytes += d->len;
+    const xdp_desc d = descs[(idx + i) & ring_mask];
+    const std::uint64_t chunk = d.addr & chunk_mask;
+    out[i] = Frame(area + chunk, chunk, frame_size, static_cast<std::uint32_t>(d.addr - chunk),
+                   d.len, pool, engine_queue);
+    bytes += d.len;
   }
   // The descriptors can go back at once: the kernel reuses a chunk only after it returns on the
   // fill ring, which release() does.
@@ -208,6 +215,31 @@ std::size_t XskSocket::receive(FrameBatch& batch, std::uint16_t engine_queue) {
 }
 
 void XskSocket::release(FrameBatch& batch) {
+  // The usual case (a received batch given back whole, the fill ring kept full): the chunks go
+  // straight onto the fill ring, as the plain rxdrop loop does, without passing the local cache.
+  const auto n = static_cast<std::uint32_t>(batch.size());
+  std::uint32_t idx = 0;
+  if (n != 0 && fill_target_ == fill_.size && xsk_ring_prod__reserve(&fill_, n, &idx) == n) {
+    const void* pool = umem_.get();
+    auto* fill = static_cast<std::uint64_t*>(fill_.ring);
+    const std::uint32_t ring_mask = fill_.mask;
+    bool ours = true;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const Frame& f = batch[i];
+      fill[(idx + i) & ring_mask] = f.chunk_addr();
+      ours = ours && f.pool() == pool;
+    }
+    if (ours) {
+      xsk_ring_prod__submit(&fill_, n);
+      counters_.fill_posted += n;
+      batch.clear();
+      return;
+    }
+    // A frame of another pool than this UMEM (copied in from another engine): take the reservation
+    // back (libxdp has no cancel for producer rings; reserve only advanced cached_prod) and sort
+    // the frames by pool below.
+    fill_.cached_prod -= n;
+  }
   for (const Frame& f : batch) {
     if (f.pool() == umem_.get()) {
       cache_push(f.chunk_addr());
