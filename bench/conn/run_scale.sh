@@ -75,7 +75,7 @@ steer_ns() {
 # "gen_pps rx_pps cpu_ns rss steer_ns" (cpu_ns = poll + consumer thread CPU per drained frame).
 run_one() {
   local label=$1; shift
-  $S "$rx_tool" -i s$tag --hosts "$hosts" -d $((secs + 1)) --poll-cpu 1 --consumer-cpu 1 >"$tmp/rx" 2>&1 &
+  $S "$rx_tool" -i s$tag --hosts "$hosts" -d $((secs + 3)) --poll-cpu 1 --consumer-cpu 1 >"$tmp/rx" 2>&1 &
   rx_pid=$!
   for _ in $(seq 1 600); do
     grep -q "registered" "$tmp/rx" && break
