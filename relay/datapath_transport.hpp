@@ -145,6 +145,7 @@ class DatapathTransport final : public Transport {
   std::size_t held_count_ = 0;
   DatagramBatch* rx_batch_ = nullptr;  // the batch being filled, during receive() only
   std::size_t next_source_ = 0;        // round robin over (relay, queue)
+  std::uint32_t streak_ = 0;           // rounds the first source in a row had frames
   std::vector<std::pair<std::size_t, std::size_t>> sources_;
   std::array<ClientMac, 256> client_macs_{};
   std::uint16_t ipv4_id_ = 0;
