@@ -1,6 +1,10 @@
-// etherpath-pcp: MAP, PEER and ANNOUNCE from the command line (design.md §4). Exit 0 on
-// success, 1 on a runtime failure (refusal, no answer), 2 on a bad command line.
+// etherpath-pcp: MAP, PEER and ANNOUNCE from the command line (design.md §4), from the host's own
+// stack or, with --iface, from an emulated host (its own MAC, VLANs and address) through the
+// datapath. Exit 0 on success, 1 on a runtime failure (refusal, no answer), 2 on a bad command
+// line.
 #include <fmt/format.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <csignal>
@@ -15,6 +19,7 @@
 
 #include "base/udp_transport.hpp"
 #include "pcp/client.hpp"
+#include "tools/etherpath-pcp/emulated_host.hpp"
 
 namespace {
 
@@ -40,6 +45,14 @@ T parse_number(const std::string& flag, const std::string& text, T max) {
     throw UsageError{fmt::format("{}: '{}' is not a number from 0 to {}", flag, text, max)};
   }
   return static_cast<T>(v);
+}
+
+template <typename T>
+T checked(Result<T> r, const char* flag) {
+  if (!r) {
+    throw UsageError{fmt::format("{}: {}", flag, r.error().message())};
+  }
+  return std::move(*r);
 }
 
 IpAddress parse_ip(const std::string& flag, const std::string& text) {
@@ -89,6 +102,85 @@ pcp::Filter parse_filter(const std::string& text) {
   return *f;
 }
 
+// The emulated host's flags as given; parse_emulated() checks them.
+struct EmulatedFlags {
+  const std::string& iface;
+  bool iface_given;
+  const std::string& src_mac;
+  const std::string& vlan;
+  const std::string& tpid;
+  const std::string& src;
+  const std::string& gateway;
+  const std::string& engine;
+  const std::string& xdp_mode;
+};
+
+pcp_tool::EmulatedHostOptions parse_emulated_host(const EmulatedFlags& f, const IpAddress& server) {
+  if (f.iface.empty()) {
+    throw UsageError{"--iface: empty interface name"};
+  }
+  if (f.src_mac.empty()) {
+    throw UsageError{"--src-mac: required with --iface"};
+  }
+  if (f.src.empty()) {
+    throw UsageError{"--src: required with --iface"};
+  }
+  pcp_tool::EmulatedHostOptions o;
+  o.iface = f.iface;
+  o.mac = checked(MacAddress::parse(f.src_mac), "--src-mac");
+  if (o.mac.is_multicast()) {
+    throw UsageError{fmt::format("--src-mac: {} is a multicast MAC, not a host's", f.src_mac)};
+  }
+  const std::uint16_t outer_tpid =
+      f.tpid.empty() ? kTpid8021ad : checked(parse_tpid(f.tpid), "--tpid");
+  o.vlans = checked(VlanStack::parse(f.vlan, outer_tpid), "--vlan");
+  const IpAddress src = parse_ip("--src", f.src);
+  if (src.is_unspecified() || src.is_multicast()) {
+    throw UsageError{fmt::format("--src: {} is not a host's unicast address", f.src)};
+  }
+  if (src.family() != server.family()) {
+    throw UsageError{
+        fmt::format("--src: {} is not of the family of --server {}", f.src, server.to_string())};
+  }
+  // An ephemeral port (RFC 6335's range) that two tools started side by side rarely share.
+  o.local = IpEndpoint{src, static_cast<std::uint16_t>(49152 + ::getpid() % 16384)};
+  if (!f.gateway.empty()) {
+    o.gateway = parse_ip("--gateway", f.gateway);
+    if (o.gateway->family() != server.family()) {
+      throw UsageError{fmt::format("--gateway: {} is not of the family of --server {}", f.gateway,
+                                   server.to_string())};
+    }
+  }
+  if (f.engine.empty() || f.engine == "xdp") {
+    o.engine = datapath::EngineKind::xdp;
+  } else if (f.engine == "pcap") {
+    o.engine = datapath::EngineKind::pcap;
+  } else {
+    throw UsageError{fmt::format("--engine: '{}' is not xdp or pcap", f.engine)};
+  }
+  o.xdp_mode = checked(datapath::xdp::parse_xdp_mode(f.xdp_mode.empty() ? "auto" : f.xdp_mode),
+                       "--xdp-mode");
+  return o;
+}
+
+// Nothing without --iface (where any emulated-host flag is an error); with it, the host's options.
+std::optional<pcp_tool::EmulatedHostOptions> parse_emulated(const EmulatedFlags& f,
+                                                            const IpAddress& server) {
+  if (!f.iface_given) {
+    for (const auto& [flag, value] :
+         {std::pair{"--src-mac", &f.src_mac}, std::pair{"--vlan", &f.vlan},
+          std::pair{"--tpid", &f.tpid}, std::pair{"--src", &f.src},
+          std::pair{"--gateway", &f.gateway}, std::pair{"--engine", &f.engine},
+          std::pair{"--xdp-mode", &f.xdp_mode}}) {
+      if (!value->empty()) {
+        throw UsageError{fmt::format("{}: only with --iface (an emulated host)", flag)};
+      }
+    }
+    return std::nullopt;
+  }
+  return parse_emulated_host(f, server);
+}
+
 struct Command {
   pcp::Opcode opcode = pcp::Opcode::map;
   IpAddress server;
@@ -107,6 +199,7 @@ struct Command {
   pcp::RequestType type = pcp::RequestType::once;
   pcp::Timers timers;
   bool json = false;
+  std::optional<pcp_tool::EmulatedHostOptions> emulated;  // --iface: send from an emulated host
 };
 
 class Output {
@@ -257,9 +350,52 @@ int revoke_and_exit(pcp::MappingHandle& mapping, const Output& out) {
   return 1;
 }
 
+// Blocks SIGINT and SIGTERM in the calling thread (and the threads it starts) while it lives, so
+// that only the main thread sees them: a relay's poll threads and the client's thread are never
+// interrupted, and the main loop deletes the mapping through them.
+class SignalsToMainThread {
+ public:
+  SignalsToMainThread() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, &old_);
+  }
+  SignalsToMainThread(const SignalsToMainThread&) = delete;
+  SignalsToMainThread& operator=(const SignalsToMainThread&) = delete;
+  SignalsToMainThread(SignalsToMainThread&&) = delete;
+  SignalsToMainThread& operator=(SignalsToMainThread&&) = delete;
+  ~SignalsToMainThread() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+ private:
+  sigset_t old_{};
+};
+
 int run(const Command& cmd) {
+  // Declared before the client, so that it outlives the client's thread and its transport.
+  std::unique_ptr<pcp_tool::EmulatedHost> host;
+  std::optional<SignalsToMainThread> blocked(std::in_place);
+  pcp::ClientOptions options;
   IpAddress client_address;
-  if (cmd.client) {
+  if (cmd.emulated) {
+    auto opened = pcp_tool::EmulatedHost::open(*cmd.emulated);
+    if (!opened) {
+      // The relay's error names the interface.
+      fmt::print(stderr, "etherpath-pcp: --iface: {}\n", opened.error().message());
+      return 1;
+    }
+    host = std::move(*opened);
+    auto transport = host->open_transport();
+    if (!transport) {
+      fmt::print(stderr, "etherpath-pcp: --src {}: {}\n", cmd.emulated->local.address.to_string(),
+                 transport.error().message());
+      return 1;
+    }
+    options.transport = std::move(*transport);
+    fmt::print(stderr, "etherpath-pcp: from {}\n", host->describe());
+    client_address = cmd.client.value_or(cmd.emulated->local.address);
+  } else if (cmd.client) {
     client_address = *cmd.client;
   } else {
     auto routed = UdpTransport::route_source(cmd.server);
@@ -270,15 +406,17 @@ int run(const Command& cmd) {
     }
     client_address = *routed;
   }
-  pcp::ClientOptions options;
   options.timers = cmd.timers;
   options.server_port = cmd.server_port;
-  options.listen_announce = cmd.type.kind() != pcp::RequestType::Kind::once;
+  // The ANNOUNCE listener is a kernel socket on port 5350, i.e. the host's own stack, not the
+  // emulated host's; from an emulated host a server restart shows in the next answer's epoch.
+  options.listen_announce = !cmd.emulated && cmd.type.kind() != pcp::RequestType::Kind::once;
   auto client = pcp::Client::start(client_address, cmd.server, std::move(options));
   if (!client) {
     fmt::print(stderr, "etherpath-pcp: {}\n", client.error().message());
     return 1;
   }
+  blocked.reset();  // every thread is started: signals may come now
   for (const auto& w : client->warnings()) {
     fmt::print(stderr, "etherpath-pcp: warning: {}\n", w);
   }
@@ -357,7 +495,11 @@ int real_main(int argc, char** argv) {
   std::string iface;
   std::string src_mac;
   std::string vlan;
+  std::string tpid;
   std::string src;
+  std::string gateway;
+  std::string engine;
+  std::string xdp_mode;
   app.add_option("--server", server, "PCP server address (requests go to port 5351)")->required();
   app.add_option("--server-port", server_port, "server port (default 5351; for test servers)");
   app.add_option("--client", client, "client address in requests (default: the routed source)");
@@ -379,10 +521,28 @@ int real_main(int argc, char** argv) {
   app.add_option("--mrc", mrc, "give up after N transmissions (default: no limit)");
   app.add_option("--mrd", mrd, "give up after S seconds without an answer (default 30; 0 = never)");
   app.add_flag("--json", json, "one JSON object per event");
-  app.add_option("--iface", iface, "send from an emulated host on this interface");
-  app.add_option("--src-mac", src_mac, "emulated host's MAC");
-  app.add_option("--vlan", vlan, "emulated host's VLAN stack");
-  app.add_option("--src", src, "emulated host's address");
+  const char* kEmulated = "Emulated host (through the datapath)";
+  app.add_option("--iface", iface,
+                 "send from an emulated host on this interface (a MAC, VLANs and address that no "
+                 "OS interface has; etherpath does its ARP/NDP)")
+      ->group(kEmulated);
+  app.add_option("--src-mac", src_mac, "the emulated host's MAC (required with --iface)")
+      ->group(kEmulated);
+  app.add_option("--vlan", vlan, "its VLAN stack: VID (802.1Q) or OUTER.INNER (QinQ)")
+      ->group(kEmulated);
+  app.add_option("--tpid", tpid, "outer TPID of QinQ: 88a8 (default) or 8100")->group(kEmulated);
+  app.add_option("--src", src,
+                 "its address, the PCP client's (required with --iface; the family of --server)")
+      ->group(kEmulated);
+  app.add_option("--gateway", gateway, "the next hop, when --server is not on the link")
+      ->group(kEmulated);
+  app.add_option("--engine", engine, "xdp (AF_XDP, default) or pcap (libpcap)")->group(kEmulated);
+  app.add_option("--xdp-mode", xdp_mode, "auto|copy|skb|zc for the xdp engine (default auto)")
+      ->group(kEmulated);
+  app.footer(
+      "From an emulated host, requests leave from --src, port 49152 + the pid modulo 16384, and "
+      "its answers come back to the same; unsolicited ANNOUNCEs (port 5350) are not listened for, "
+      "a server restart shows in the epoch of the next answer instead.");
 
   try {
     app.parse(argc, argv);
@@ -470,19 +630,12 @@ int real_main(int argc, char** argv) {
     }
     cmd.timers.mrd = std::chrono::seconds(parse_number<unsigned>("--mrd", mrd, 86400));
     cmd.json = json;
+    cmd.emulated = parse_emulated(EmulatedFlags{iface, app.count("--iface") > 0, src_mac, vlan,
+                                                tpid, src, gateway, engine, xdp_mode},
+                                  cmd.server);
   } catch (const UsageError& e) {
     fmt::print(stderr, "etherpath-pcp: {}\n", e.message);
     return 2;
-  }
-  for (const auto& [flag, value] : {std::pair{"--iface", &iface}, std::pair{"--src-mac", &src_mac},
-                                    std::pair{"--vlan", &vlan}, std::pair{"--src", &src}}) {
-    if (!value->empty()) {
-      fmt::print(stderr,
-                 "etherpath-pcp: {}: sending from an emulated host needs RUDPConn (issue #4), "
-                 "which is not available yet\n",
-                 flag);
-      return 1;
-    }
   }
   struct sigaction sa {};
   sa.sa_handler = on_signal;  // no SA_RESTART: blocking waits return and see the flag

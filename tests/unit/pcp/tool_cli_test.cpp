@@ -1,6 +1,6 @@
-// etherpath-pcp's command line: a bad one exits 2 with one line that names the flag; the
-// emulated-host flags say plainly that they are not available yet. Then its output against a
-// PCP server on loopback (--server-port): text, JSON, PEER, ANNOUNCE, a NAT-PMP answer.
+// etherpath-pcp's command line: a bad one exits 2 with one line that names the flag, the
+// emulated-host flags (--iface ...) included. Then its output against a PCP server on loopback
+// (--server-port): text, JSON, PEER, ANNOUNCE, a NAT-PMP answer.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -71,17 +71,70 @@ TEST(EtherpathPcpCli, BadCommandLinesExit2WithOneLineNamingTheFlag) {
   }
 }
 
-TEST(EtherpathPcpCli, EmulatedHostFlagsAreNotAvailableYet) {
-  const ToolRun r = run_tool("map --server 10.0.0.1 --internal-port 5000 --iface eth9");
-  EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("--iface"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("not available yet"), std::string::npos) << r.output;
+TEST(EtherpathPcpCli, BadEmulatedHostFlagsExit2WithOneLineNamingTheFlag) {
+  const std::string map = "map --server 10.0.0.1 --internal-port 5000 ";
+  const std::string host = map + "--iface ep-none9 --src-mac 02:00:00:00:00:09 ";
+  const BadLine cases[] = {
+      {"--src-mac 02:00:00:00:00:09", "--src-mac"},  // only with --iface
+      {"--vlan 100", "--vlan"},
+      {"--tpid 8100", "--tpid"},
+      {"--src 10.0.0.2", "--src"},
+      {"--gateway 10.0.0.254", "--gateway"},
+      {"--engine pcap", "--engine"},
+      {"--xdp-mode copy", "--xdp-mode"},
+      {"--iface ep-none9 --src 10.0.0.2", "--src-mac"},  // required with --iface
+      {"--iface ep-none9 --src-mac 02:00:00:00:00:09", "--src"},
+      {"--iface '' --src-mac 02:00:00:00:00:09 --src 10.0.0.2", "--iface"},
+      {"--iface ep-none9 --src-mac 02:00:00:00:00 --src 10.0.0.2", "--src-mac"},
+      {"--iface ep-none9 --src-mac 01:00:5e:00:00:01 --src 10.0.0.2", "--src-mac"},
+  };
+  for (const auto& c : cases) {
+    const std::string args = map + c.args;
+    const ToolRun r = run_tool(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(c.flag), std::string::npos) << args << ": " << r.output;
+    EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << args << ": " << r.output;
+  }
+  const BadLine host_cases[] = {
+      {"--src 2001:db8::2", "--src"},  // not the family of --server
+      {"--src 0.0.0.0", "--src"},
+      {"--src 224.0.0.1", "--src"},
+      {"--src nohost", "--src"},
+      {"--src 10.0.0.2 --vlan 4095", "--vlan"},
+      {"--src 10.0.0.2 --vlan 100.20.30", "--vlan"},
+      {"--src 10.0.0.2 --vlan 100.20 --tpid 9100", "--tpid"},
+      {"--src 10.0.0.2 --gateway 2001:db8::1", "--gateway"},
+      {"--src 10.0.0.2 --gateway gw", "--gateway"},
+      {"--src 10.0.0.2 --engine dpdk", "--engine"},
+      {"--src 10.0.0.2 --xdp-mode turbo", "--xdp-mode"},
+  };
+  for (const auto& c : host_cases) {
+    const std::string args = host + c.args;
+    const ToolRun r = run_tool(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(c.flag), std::string::npos) << args << ": " << r.output;
+    EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << args << ": " << r.output;
+  }
+}
+
+TEST(EtherpathPcpCli, EmulatedHostOnAMissingInterfaceExits1NamingIt) {
+  // A good command line; the interface does not exist, so the relay does not open (no traffic).
+  for (const char* engine : {"xdp", "pcap"}) {
+    const ToolRun r = run_tool(
+        fmt::format("map --server 10.0.0.1 --internal-port 5000 --iface ep-none9 --src-mac "
+                    "02:00:00:00:00:09 --src 10.0.0.2 --engine {} --mrd 1",
+                    engine));
+    EXPECT_EQ(r.code, 1) << engine << ": " << r.output;
+    EXPECT_NE(r.output.find("--iface: ep-none9"), std::string::npos) << engine << ": " << r.output;
+    EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << engine << ": " << r.output;
+  }
 }
 
 TEST(EtherpathPcpCli, HelpExitsZero) {
   const ToolRun r = run_tool("--help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.output.find("--keepalive"), std::string::npos);
+  EXPECT_NE(r.output.find("--src-mac"), std::string::npos) << r.output;
 }
 
 std::string against(const LoopbackServer& server, const std::string& args) {
