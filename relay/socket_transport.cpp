@@ -624,8 +624,15 @@ void SocketTransport::send_port(PortId id, DatagramBatch& batch, std::size_t cou
         rebuild = true;
         continue;
       }
-      // This one was refused (full buffer, unreachable, ...): count it and go on with the rest.
-      mark(message_first_[done], message_count_[done], Verdict::failed);
+      // Refused (full buffer, a pending ICMP error such as ECONNREFUSED, unreachable, ...): as
+      // with one datagram per call, the refusal costs one datagram, the message's first; the
+      // rest of a GSO run goes again (a pending error is consumed by the call that reports it).
+      mark(message_first_[done], 1, Verdict::failed);
+      if (message_count_[done] > 1) {
+        from = message_first_[done] + 1;
+        rebuild = true;
+        continue;
+      }
       ++done;
     }
     if (!rebuild) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "relay/socket_transport.hpp"
@@ -151,6 +152,42 @@ TEST(SocketTransportGso, UnconnectedRunsSplitByPeerAndPortsInterleave) {
   EXPECT_EQ(drain(a.get(), want_a.size()), want_a);
   EXPECT_EQ(drain(b.get(), want_b.size()), want_b);
   EXPECT_EQ(drain(c.get(), want_c.size()), want_c);
+}
+
+// A connected upstream whose port is closed: every datagram draws an ICMP port unreachable,
+// which the socket's next call reports (ECONNREFUSED) and clears. With one datagram per call that
+// costs exactly one datagram per pending error; a GSO run must not lose more.
+TEST(SocketTransportGso, PendingErrorCostsOneDatagramOfARun) {
+  UniqueFd closed = testing::udp_socket(IpEndpoint{ip("127.0.0.1"), 0});
+  ASSERT_TRUE(closed);
+  const IpEndpoint to = testing::local_endpoint(closed.get());
+  closed.reset();  // nobody listens there now
+  auto t = SocketTransport::open(loopback_options(true));
+  ASSERT_TRUE(t) << t.error().message();
+  auto port = (*t)->open_upstream(to, 0);
+  ASSERT_TRUE(port);
+  // The error arrives with the kernel's ICMP, so when is up to it: runs until one has met it.
+  std::size_t refused_runs = 0;
+  for (int round = 0; round < 20 && refused_runs < 3; ++round) {
+    OutBatch run;
+    for (std::size_t i = 0; i < 5; ++i) {
+      run.add(port->port, to, content(i, 50));
+    }
+    (*t)->send(run.batch());
+    std::size_t failed = 0;
+    for (const Datagram& d : run.batch().items()) {
+      failed += d.verdict == Verdict::failed ? 1U : 0U;
+      EXPECT_TRUE(d.verdict == Verdict::sent || d.verdict == Verdict::failed);
+    }
+    EXPECT_LE(failed, 1U) << "round " << round;
+    if (failed == 1) {
+      EXPECT_EQ(run.batch()[0].verdict, Verdict::failed);  // the run's first met the error
+      ++refused_runs;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_GE(refused_runs, 1U) << "no send ever met the pending ECONNREFUSED";
+  EXPECT_EQ((*t)->gso_fallbacks(), 0U);  // not a GSO refusal: GSO stays on
 }
 
 TEST(SocketTransportGso, FallsBackWhereTheMtuRefusesTheSegment) {
