@@ -1,6 +1,7 @@
 // EtherConn's receive queue over PacketRelay + FakeEngine (no root): lazy allocation, bounds,
 // order, try_read, wakeups of blocked readers, two poll threads delivering to one conn, the
-// relay-stopped signal, and ReadyList's hand-over of conns with queued frames.
+// relay-stopped signal, ReadyList's hand-over of conns with queued frames, and convenience sends
+// spread over the queues by sending thread.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -224,6 +225,34 @@ TEST_F(QueueTest, TwoPollThreadsDeliverEveryFrameToOneConn) {
     seen.insert(s);
   }
   EXPECT_EQ(c->overflows(), 0U);
+}
+
+TEST_F(QueueTest, SendersOnTwoThreadsUseTwoQueuesEachInOrder) {
+  open(2);
+  auto c = conn(1);
+  constexpr std::uint32_t kEach = 40;
+  auto send_from = [&](std::uint32_t base) {
+    for (std::uint32_t s = 0; s < kEach; ++s) {
+      std::array<std::byte, 4> payload{};
+      store_be32(payload, 0, base + s);
+      ASSERT_TRUE(c->send(payload, 0x0800, kPeer));
+    }
+  };
+  // One after the other: each thread picks its queue on its first send, and two threads in a row
+  // get different ones (the relay used to send everything on queue 0).
+  std::thread(send_from, 0).join();
+  std::thread(send_from, 1000).join();
+  const auto q0 = fake_->take_sent(0);
+  const auto q1 = fake_->take_sent(1);
+  ASSERT_EQ(q0.size(), kEach);
+  ASSERT_EQ(q1.size(), kEach);
+  const std::uint32_t base0 = load_be32(q0[0], 14);
+  const std::uint32_t base1 = load_be32(q1[0], 14);
+  EXPECT_EQ(base0 + base1, 1000U);  // one queue per thread
+  for (std::uint32_t s = 0; s < kEach; ++s) {
+    EXPECT_EQ(load_be32(q0[s], 14), base0 + s);
+    EXPECT_EQ(load_be32(q1[s], 14), base1 + s);
+  }
 }
 
 TEST_F(QueueTest, ReadyListHandsOutConnsWithFramesOnce) {
