@@ -1,6 +1,6 @@
 // etherpath-pcp --iface against miniupnpd: the binary, run in the client namespace, sends from an
 // emulated host (a MAC, VLANs and 10.98.1.20, which no OS interface has) on the LAN veth, on
-// AF_XDP and libpcap, untagged and 802.1Q (the gateway's kernel behind a VlanPeer). It gets a
+// AF_XDP and libpcap, untagged, 802.1Q and QinQ (the gateway's kernel behind a VlanPeer). It gets a
 // mapping (text and --json output, miniupnpd's nft rule naming the emulated address), deletes it
 // with --nonce or on SIGINT after --keepalive; sends to --gateway as the next hop; on the wrong
 // VLAN or towards a gateway nobody has it gives up within --mrd.
@@ -45,8 +45,13 @@ std::optional<nlohmann::json> last_event(const std::string& text, const std::str
 }
 
 struct ToolCase {
+  const char* name;
   const char* engine;  // --engine
   const char* vlan;    // --vlan; "" untagged
+  const char* tpid;    // --tpid; "" the default (0x88a8 as QinQ's outer tag)
+  [[nodiscard]] VlanStack stack() const {
+    return VlanStack::parse(vlan, *tpid == '\0' ? kTpid8021ad : parse_tpid(tpid).value()).value();
+  }
 };
 
 class EmulatedHostTool : public ::testing::TestWithParam<ToolCase>,
@@ -60,7 +65,7 @@ class EmulatedHostTool : public ::testing::TestWithParam<ToolCase>,
     }
     const ToolCase& c = GetParam();
     if (*c.vlan != '\0') {  // the gateway's kernel pops and pushes the tags
-      auto p = VlanPeer::attach(*gw_, lan_link_->b(), VlanStack::parse(c.vlan).value());
+      auto p = VlanPeer::attach(*gw_, lan_link_->b(), c.stack());
       ASSERT_TRUE(p) << p.error();
       peer_.emplace(std::move(*p));
     }
@@ -80,6 +85,9 @@ class EmulatedHostTool : public ::testing::TestWithParam<ToolCase>,
     vlan = vlan != nullptr ? vlan : c.vlan;
     if (*vlan != '\0') {
       a.insert(a.end(), {"--vlan", vlan});
+    }
+    if (*c.tpid != '\0') {
+      a.insert(a.end(), {"--tpid", c.tpid});
     }
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
@@ -202,15 +210,14 @@ TEST_P(EmulatedHostTool, GatewayIsTheNextHopItSendsTo) {
 }
 
 const ToolCase kCases[] = {
-    {"xdp", ""},
-    {"xdp", "100"},
-    {"pcap", ""},
-    {"pcap", "100"},
+    {"xdp_untagged", "xdp", "", ""},     {"xdp_dot1q", "xdp", "100", ""},
+    {"xdp_qinq", "xdp", "100.20", ""},   {"xdp_qinq_outer8100", "xdp", "100.20", "8100"},
+    {"pcap_untagged", "pcap", "", ""},   {"pcap_dot1q", "pcap", "100", ""},
+    {"pcap_qinq", "pcap", "100.20", ""},
 };
 
-INSTANTIATE_TEST_SUITE_P(Hosts, EmulatedHostTool, ::testing::ValuesIn(kCases), [](const auto& p) {
-  return std::string(p.param.engine) + "_" + (*p.param.vlan == '\0' ? "untagged" : "dot1q");
-});
+INSTANTIATE_TEST_SUITE_P(Hosts, EmulatedHostTool, ::testing::ValuesIn(kCases),
+                         [](const auto& p) { return std::string(p.param.name); });
 
 }  // namespace
 }  // namespace etherpath::pcp
