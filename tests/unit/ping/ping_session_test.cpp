@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <deque>
 #include <set>
@@ -20,7 +21,7 @@ class FakePinger final : public Pinger {
   std::set<std::uint16_t> drop;       // sequences never answered
   std::set<std::uint16_t> duplicate;  // sequences answered twice
   std::set<std::uint16_t> unreachable;
-  std::size_t sent = 0;
+  std::atomic<std::size_t> sent{0};  // read by the test while the session runs
   std::size_t last_size = 0;
 
   Status send(std::uint16_t sequence, ConstBytes data) override {
@@ -93,7 +94,7 @@ TEST(PingSession, CountRepliesAndExit0) {
   const std::atomic<bool> stop{false};
   const SessionRun r = run_session(p, fast(3), stop);
   EXPECT_EQ(r.code, 0);
-  EXPECT_EQ(p.sent, 3U);
+  EXPECT_EQ(p.sent.load(), 3U);
   EXPECT_EQ(p.last_size, 56U);
   EXPECT_EQ(r.stats.transmitted, 3U);
   EXPECT_EQ(r.stats.received, 3U);
