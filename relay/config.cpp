@@ -320,6 +320,41 @@ Result<PkthereOptions> validate_options(const RawOptions& raw) {
     }
     o.here_vlans = *vlans;
   }
+  EP_TRY(auto there_mac, single(raw.there_mac, "--there-mac"));
+  EP_TRY(auto there_vlan, single(raw.there_vlan, "--there-vlan"));
+  EP_TRY(auto there_src, single(raw.there_src, "--there-src"));
+  if ((there_mac || there_vlan || there_src) && o.engine == EngineKind::socket) {
+    return bad(fmt::format("{} needs --engine xdp or pcap, not socket", there_mac ? "--there-mac"
+                                                                        : there_vlan
+                                                                            ? "--there-vlan"
+                                                                            : "--there-src"));
+  }
+  if ((there_vlan || there_src) && !there_mac) {
+    return bad(fmt::format("{} needs --there-mac (an emulated upstream-side host)",
+                           there_vlan ? "--there-vlan" : "--there-src"));
+  }
+  if (there_mac) {
+    auto mac = MacAddress::parse(*there_mac);
+    if (!mac || mac->is_multicast()) {
+      return bad(fmt::format("--there-mac: invalid unicast MAC address '{}'", *there_mac));
+    }
+    o.there_mac = *mac;
+    if (!there_src) {
+      return bad("--there-mac needs --there-src (the emulated host's address)");
+    }
+    auto src = IpAddress::parse(*there_src);
+    if (!src) {
+      return bad(fmt::format("--there-src: invalid address '{}'", *there_src));
+    }
+    o.there_src = *src;
+  }
+  if (there_vlan) {
+    auto vlans = VlanStack::parse(*there_vlan);
+    if (!vlans) {
+      return bad(fmt::format("--there-vlan: {}", vlans.error().context()));
+    }
+    o.there_vlans = *vlans;
+  }
   if (next_hop) {
     auto mac = MacAddress::parse(*next_hop);
     if (!mac) {

@@ -67,7 +67,8 @@ struct DebugFlags {
 struct RawOptions {
   std::vector<std::string> here, there, timeout_secs, on_timeout, stats_interval_mins, max_payload,
       workers, reresolve_secs, reresolve_mode, user, group, debug, engine, iface, there_iface,
-      queues, xdp_mode, next_hop_mac, max_sessions, echo_timeout_ms, here_mac, here_vlan;
+      queues, xdp_mode, next_hop_mac, max_sessions, echo_timeout_ms, here_mac, here_vlan, there_mac,
+      there_vlan, there_src;
   bool no_stats = false;
 };
 
@@ -94,6 +95,9 @@ struct PkthereOptions {
   std::optional<MacAddress> next_hop_mac;  // else looked up in the kernel's tables
   std::optional<MacAddress> here_mac;      // an emulated listener host's MAC (xdp/pcap)
   VlanStack here_vlans;                    // and its VLAN tags
+  std::optional<MacAddress> there_mac;     // an emulated upstream-side host: MAC,
+  VlanStack there_vlans;                   // tags
+  std::optional<IpAddress> there_src;      // and address
   std::uint32_t max_sessions = 1;
   std::chrono::milliseconds echo_timeout{5000};
 };

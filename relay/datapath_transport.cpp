@@ -82,7 +82,9 @@ DatapathTransport::DatapathTransport(const DatapathTransportOptions& options,
 DatapathTransport::~DatapathTransport() {
   release_held();
   for (std::size_t id = 0; id < ports_.size(); ++id) {
-    if (ports_[id].open && !(id == kListenerPort && options_.listen_mac)) {
+    const bool emulated =
+        id == kListenerPort ? options_.listen_mac.has_value() : options_.upstream_mac.has_value();
+    if (ports_[id].open && !emulated) {
       (void)relays_[id == kListenerPort ? 0 : relay_count_ - 1]->remove_l4(
           id == kListenerPort ? listener_key() : upstream_key(ports_[id]));
     }
@@ -98,6 +100,10 @@ Result<std::unique_ptr<DatapathTransport>> DatapathTransport::open(
                             options.listen.to_string(), client_side.ifname()));
   }
   std::unique_ptr<DatapathTransport> t(new DatapathTransport(options, client_side, upstream_side));
+  if (options.upstream_mac && !options.upstream_local) {
+    return fail(Errc::invalid_argument,
+                "--there-mac: an emulated upstream-side host needs its address (--there-src)");
+  }
   if (!t->options_.upstream_local) {
     EP_TRY(auto local, route_source(options.upstream));
     t->options_.upstream_local = local;
@@ -115,6 +121,15 @@ Status DatapathTransport::start() {
     for (std::size_t q = 0; q < relays_[r]->queue_count(); ++q) {
       sources_.emplace_back(r, q);
     }
+  }
+  if (options_.upstream_mac) {
+    const std::size_t up = relay_count_ - 1;
+    const std::uint16_t ether_type = options_.upstream_local->is_v4() ? 0x0800 : 0x86dd;
+    EP_TRY_STATUS(
+        relays_[up]->on_batch(*options_.upstream_mac, options_.upstream_vlans, ether_type,
+                              [this, up](std::size_t queue, datapath::FrameBatch& frames) {
+                                on_frames(up, queue, frames);
+                              }));
   }
   Port listener;
   listener.icmp = options_.listen_proto == Proto::icmp;
@@ -401,7 +416,8 @@ void DatapathTransport::send(DatagramBatch& batch) {
   const std::size_t upstream_relay = relay_count_ - 1;
   const TxSide client_side{options_.listen_mac.value_or(relays_[0]->own_mac()),
                            options_.listen_vlans, options_.listen.address};
-  const TxSide upstream_side{relays_[upstream_relay]->own_mac(), {}, *options_.upstream_local};
+  const TxSide upstream_side{options_.upstream_mac.value_or(relays_[upstream_relay]->own_mac()),
+                             options_.upstream_vlans, *options_.upstream_local};
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Datagram& d = batch[i];
     if (d.verdict != Verdict::forward) {
@@ -501,6 +517,19 @@ Result<UpstreamPort> DatapathTransport::open_upstream(const IpEndpoint& remote,
       }
     }
     p.id = id;
+  } else if (options_.upstream_mac) {
+    // An emulated address: the kernel has no sockets there, the ports are all ours to pick.
+    for (std::size_t tries = 0; tries < kPortSpace && p.id == 0; ++tries) {
+      const std::uint16_t port = next_udp_port_;
+      next_udp_port_ =
+          next_udp_port_ == 65535 ? std::uint16_t{49152} : static_cast<std::uint16_t>(port + 1);
+      if (udp_ports_[port] == kNoPort) {
+        p.id = port;
+      }
+    }
+    if (p.id == 0) {
+      return fail(Errc::no_space, "no free UDP port on the emulated upstream-side address");
+    }
   } else {
     // Binding port 0 on our upstream-side address reserves a port and picks it in one step.
     EP_TRY(p.reservation, reserve_udp(IpEndpoint{local, 0}));
@@ -519,7 +548,9 @@ Result<UpstreamPort> DatapathTransport::open_upstream(const IpEndpoint& remote,
     id = static_cast<PortId>(ports_.size());
     ports_.emplace_back();
   }
-  EP_TRY_STATUS(steer(relay_count_ - 1, upstream_key(p)));
+  if (!options_.upstream_mac) {
+    EP_TRY_STATUS(steer(relay_count_ - 1, upstream_key(p)));
+  }
   (p.icmp ? echo_ids_ : udp_ports_)[p.id] = id;
   const std::uint16_t echo_id = p.icmp ? p.id : std::uint16_t{0};
   ports_[id] = std::move(p);
@@ -531,7 +562,9 @@ void DatapathTransport::close_upstream(PortId id) {
     return;
   }
   Port& p = ports_[id];
-  (void)relays_[relay_count_ - 1]->remove_l4(upstream_key(p));
+  if (!options_.upstream_mac) {
+    (void)relays_[relay_count_ - 1]->remove_l4(upstream_key(p));
+  }
   (p.icmp ? echo_ids_ : udp_ports_)[p.id] = kNoPort;
   p = Port{};
 }

@@ -42,6 +42,10 @@ struct DatapathTransportOptions {
   // frames come by L2 key (on_batch), and no kernel socket reserves its port.
   std::optional<MacAddress> listen_mac;
   VlanStack listen_vlans;
+  // The same for our upstream-side address (`upstream_local`, then required): upstream ports are
+  // picked here, not by kernel sockets.
+  std::optional<MacAddress> upstream_mac;
+  VlanStack upstream_vlans;
   std::uint16_t first_echo_id = 0;  // upstream echo ids are handed out from here (0 = from pid)
 };
 
@@ -138,6 +142,7 @@ class DatapathTransport final : public Transport {
   std::vector<PortId> udp_ports_;  // upstream UDP port -> PortId, 65536 entries
   std::vector<PortId> echo_ids_;   // upstream echo id -> PortId, 65536 entries
   std::uint16_t next_echo_id_ = 1;
+  std::uint16_t next_udp_port_ = 49152;  // for an emulated upstream-side address
   std::optional<IpEndpoint> connected_client_;
 
   // One receive's frames; sized once.

@@ -117,6 +117,11 @@ Parsed parse_command_line(int argc, char** argv) {
       "answers ARP/NDP for it");
   opt("--here-vlan", r.here_vlan,
       "the emulated listener's VLAN tags: 100 (802.1Q) or 100.20 (QinQ, outer 802.1ad)");
+  opt("--there-mac", r.there_mac,
+      "xdp/pcap: send to the upstream from an emulated host with this MAC (and --there-src), "
+      "not from an address of the upstream-side interface; pkthere answers ARP/NDP for it");
+  opt("--there-vlan", r.there_vlan, "the emulated upstream-side host's VLAN tags");
+  opt("--there-src", r.there_src, "the emulated upstream-side host's address");
   opt("--next-hop-mac", r.next_hop_mac,
       "the upstream's next-hop MAC for the xdp/pcap engines (default: the kernel's route and "
       "neighbour tables)");
@@ -179,20 +184,17 @@ struct Worker {
 };
 
 // The xdp/pcap engines: PacketRelays on --iface (and --there-iface) driven by one
-// DatapathTransport from the forwarder's thread.
+// DatapathTransport from the forwarder's thread. Members die in reverse order: the Neighbors
+// deregister, the transport goes before the relays it borrows, the upstream relay before the
+// client relay whose UMEM it shares.
 struct Datapath {
   std::unique_ptr<datapath::PacketRelay> client;    // destroyed last: the other shares its UMEM
   std::unique_ptr<datapath::PacketRelay> upstream;  // null when the upstream is on --iface too
   std::unique_ptr<relay::DatapathTransport> transport;
-  std::unique_ptr<conn::Neighbor> neighbor;  // answers ARP/NDP for an emulated listener
+  std::unique_ptr<conn::Neighbor> neighbor;           // answers ARP/NDP for an emulated listener
+  std::unique_ptr<conn::Neighbor> upstream_neighbor;  // and for the emulated upstream side
+  std::optional<MacAddress> there_mac;                // the emulated upstream-side host's
   MacAddress next_hop;
-
-  ~Datapath() {
-    neighbor.reset();   // deregisters from the client relay
-    transport.reset();  // before the relays it borrows
-    upstream.reset();
-    client.reset();
-  }
 
   static bool wanted(const relay::PkthereOptions& o) {
     return o.engine == relay::EngineKind::xdp || o.engine == relay::EngineKind::pcap;
@@ -216,6 +218,17 @@ struct Datapath {
     }
     ro.own_threads = false;  // the forwarder's thread polls, run to completion
     EP_TRY(client, datapath::PacketRelay::open(*o.iface, ro));
+    if (o.there_mac && ro.engine == datapath::EngineKind::xdp && o.there_iface &&
+        *o.there_iface != *o.iface) {
+      // The second socket on a shared UMEM fills its ring with every free frame and its relay
+      // has none left to send the emulated host's ARP/NDP answers from (tx_no_frame); the client
+      // side gets a reserve below, the upstream side cannot yet.
+      return fail(
+          Errc::unsupported,
+          "--there-mac: with --engine xdp the emulated upstream-side host must be on --iface "
+          "(not yet on a second interface); use --engine pcap or the interface's own "
+          "address");
+    }
     if (o.there_iface && *o.there_iface != *o.iface) {
       // The upstream side binds onto the client side's UMEM and its fill ring takes every frame
       // the client side's did not: none would be left for the copies the client relay sends
@@ -250,6 +263,9 @@ struct Datapath {
     to.connected = !o.debug.no_connect;
     to.listen_mac = o.here_mac;
     to.listen_vlans = o.here_vlans;
+    to.upstream_mac = o.there_mac;
+    to.upstream_vlans = o.there_vlans;
+    to.upstream_local = o.there_src;
     EP_TRY(transport, relay::DatapathTransport::open(to, *client, upstream_relay()));
     if (o.here_mac) {
       EP_TRY(neighbor, conn::Neighbor::open(*client));
@@ -257,6 +273,17 @@ struct Datapath {
       EP_TRY_STATUS(neighbor->add_owned(station, here.address));
       // Peers that cached another MAC for the address learn ours now.
       (void)neighbor->announce(station, here.address);
+    }
+    if (o.there_mac) {
+      there_mac = o.there_mac;
+      conn::Neighbor* n = neighbor.get();
+      if (upstream || n == nullptr) {
+        EP_TRY(upstream_neighbor, conn::Neighbor::open(upstream_relay()));
+        n = upstream_neighbor.get();
+      }
+      const conn::Station station{*o.there_mac, o.there_vlans};
+      EP_TRY_STATUS(n->add_owned(station, *o.there_src));
+      (void)n->announce(station, *o.there_src);
     }
     return ok();
   }
@@ -270,6 +297,9 @@ struct Datapath {
       line += fmt::format("; listener emulated as {} with MAC {}",
                           transport->listen_address().address.to_string(),
                           transport->listen_mac()->to_string());
+    }
+    if (there_mac) {
+      line += fmt::format("; upstream side emulated with MAC {}", there_mac->to_string());
     }
     line += fmt::format("; upstream via {} from {}, next hop {}", u.ifname(),
                         transport->upstream_local().to_string(), next_hop.to_string());
@@ -287,6 +317,7 @@ struct Datapath {
     return {CAP_NET_ADMIN, CAP_SYS_ADMIN};
   }
 
+  // NOLINTNEXTLINE(readability-convert-member-functions-to-static): reads the members
   void add_stats(nlohmann::json& j) const {
     if (!transport) {
       return;

@@ -252,11 +252,17 @@ TEST_P(PkthereDatapath, DigToAnEmulatedListener) {
   ASSERT_TRUE(dnsmasq);
   const std::string emulated = "10.77.1.50";
   const std::string mac = "02:00:00:77:01:50";
-  auto run = PkthereRun::start(
-      testing::datapath_args(*t, engine,
-                             {"--here", fmt::format("UDP:{}:5354", emulated), "--here-mac", mac,
-                              "--there", fmt::format("UDP:{}:53", ThreeNamespaces::kUpstream4)}),
-      &*t->relay);
+  std::vector<std::string> args{
+      "--here",     fmt::format("UDP:{}:5354", emulated),
+      "--here-mac", mac,
+      "--there",    fmt::format("UDP:{}:53", ThreeNamespaces::kUpstream4)};
+  // On libpcap the upstream side is an emulated host too (on xdp only on --iface for now).
+  const std::string upstream_emulated = "10.77.2.50";
+  const std::string upstream_mac = "02:00:00:77:02:50";
+  if (engine == "pcap") {
+    args.insert(args.end(), {"--there-mac", upstream_mac, "--there-src", upstream_emulated});
+  }
+  auto run = PkthereRun::start(testing::datapath_args(*t, engine, args), &*t->relay);
   ASSERT_TRUE(run);
   EXPECT_NE(run->process.out().find("listener emulated as " + emulated), std::string::npos)
       << run->process.out();
@@ -270,6 +276,11 @@ TEST_P(PkthereDatapath, DigToAnEmulatedListener) {
   auto neigh = t->client->exec("ip neigh show " + emulated);
   ASSERT_TRUE(neigh);
   EXPECT_NE(neigh->find(mac), std::string::npos) << *neigh;
+  if (engine == "pcap") {
+    auto up = t->upstream->exec("ip neigh show " + upstream_emulated);
+    ASSERT_TRUE(up);
+    EXPECT_NE(up->find(upstream_mac), std::string::npos) << *up;
+  }
   run->process.signal(SIGTERM);
   ASSERT_TRUE(run->process.wait_for(milliseconds(5000)));
   const auto stats = run->last_stats();

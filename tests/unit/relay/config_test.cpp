@@ -111,6 +111,13 @@ TEST(Config, Rejections) {
   EXPECT_NE(error_of(r).find("--here-vlan"), std::string::npos);
   r.here_vlan = {"100.20"};
   EXPECT_EQ(error_of(r), "ok");
+  r.there_src = {"10.0.0.5"};
+  EXPECT_EQ(error_of(r), "--there-src needs --there-mac (an emulated upstream-side host)");
+  r.there_src.clear();
+  r.there_mac = {"02:00:00:00:00:0a"};
+  EXPECT_EQ(error_of(r), "--there-mac needs --there-src (the emulated host's address)");
+  r.there_src = {"10.0.0.5"};
+  EXPECT_EQ(error_of(r), "ok");
   r = base();
   r.iface = {"eth0"};
   r.engine = {"socket"};
