@@ -154,6 +154,9 @@ stop_forwarder() {
   sleep 0.3
 }
 
+# CPU time in ns of every thread of PID so far (schedstat's first field, per task).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
+
 # The client flow the generator sends, and the rewritten flow the sink accepts as valid.
 client_flow() { echo --dst-mac "$MR" --src-mac "$MC" --dst-ip 10.79.1.1 --src-ip 10.79.1.2 --sport 5300 --dport 5354 --size "$1"; }
 upstream_flow() { echo --dst-mac "$MU" --src-mac "$MS" --dst-ip 10.79.2.2 --src-ip 10.79.2.1 --sport 1-65535 --dport 9 --size "$1"; }
@@ -169,22 +172,31 @@ measure() {
   local sp=$!
   pids+=("$sp")
   sleep 0.5
-  local offered=nan
+  local offered=nan cpu_before=0 cpu_after=0
   if [[ $kind == ceiling ]]; then
+    # In the background for its PID (CPU time), stopped by SIGTERM after SECONDS.
     # shellcheck disable=SC2046
-    inns $R "$txonly" -i $VS -d "$secs" -c 1 $(upstream_flow "$size" | sed 's/1-65535/40000/') \
-      >"$work/gen.out" 2>&1 || true
+    bg_inns $R "$txonly" -i $VS -d $((secs + 30)) -c 1 $(upstream_flow "$size" | sed 's/1-65535/40000/') \
+      >"$work/gen.out" 2>&1
+    fwd_pid=$!
+    pids+=("$fwd_pid")
+    sleep "$secs"
+    cpu_after=$(cpu_ns "$fwd_pid")
+    kill -TERM "$fwd_pid" 2>/dev/null || true
+    wait "$fwd_pid" 2>/dev/null || true
   else
     if ! start_forwarder "$kind" 9; then
       kill -TERM "$sp" 2>/dev/null; wait "$sp" 2>/dev/null
       add "${kind}_pps_$label" 0
       return
     fi
+    cpu_before=$(cpu_ns "$fwd_pid")
     # shellcheck disable=SC2046
     inns $C "$livegen" -i $VC -d "$secs" -c 0 $(client_flow "$size") >"$work/gen.out" 2>&1 || true
     offered=$(field gen_pps <"$work/gen.out")
   fi
   sleep 0.3
+  [[ $kind == ceiling ]] || cpu_after=$(cpu_ns "$fwd_pid")
   kill -TERM "$sp" 2>/dev/null || true
   wait "$sp" || true
   [[ $kind == ceiling ]] || stop_forwarder
@@ -199,7 +211,16 @@ measure() {
     counted=$(awk -v p="$pps" -v f="$frames" -v v="$valid" 'BEGIN {printf "%.0f", (f > 0 ? p * v / f : 0)}')
   fi
   add "${kind}_pps_$label" "$counted"
-  echo "  $kind ${label}B: offered ${offered} pps; sink ${pps} pps (${frames} frames, ${valid} valid, ${invalid} invalid) -> ${counted} pps" >&2
+  local per_frame
+    # The forwarder process's CPU time (all its threads) per frame counted: what the forwarder
+    # itself spends, which other load on the machine does not inflate. It leaves out the kernel
+    # work that veth runs on the generator's CPU (XDP, the AF_XDP RX copy, the socket peers'
+    # receive path). testpmd polls without pause, so its figure is its CPU share, not its work.
+    # The ceiling's is txonly's own cost per frame sent (copy-mode TX: an skb and a copy each).
+    per_frame=$(awk -v a="$cpu_before" -v b="$cpu_after" -v f="$frames" -v v="$valid" -v k="$kind" \
+      'BEGIN {n = (k == "testpmd" || k == "ceiling" ? f : v); if (n > 0) printf "%.0f", (b - a) / n; else print "nan"}')
+  add "${kind}_cpu_$label" "$per_frame"
+  echo "  $kind ${label}B: offered ${offered} pps; sink ${pps} pps (${frames} frames, ${valid} valid, ${invalid} invalid) -> ${counted} pps; forwarder CPU ${per_frame} ns/frame" >&2
 }
 
 # rtt KIND: one run of udp_rtt through pkthere to the echo in the upstream namespace.
@@ -248,6 +269,14 @@ for label in 64 1400; do
   printf '  vs_socat=%s vs_testpmd=%s vs_ceiling=%s vs_socket=%s\n' "$(ratio "$x" "$(m "socat_pps_$label")")" \
     "$(ratio "$x" "$(m "testpmd_pps_$label")")" "$(ratio "$x" "$(m "ceiling_pps_$label")")" \
     "$(ratio "$x" "$(m "socket_pps_$label")")"
+done
+for label in 64 1400; do
+  printf '%4s B forwarder CPU ns/frame:' "$label"
+  for kind in xdp socket socat testpmd ceiling; do printf ' %s=%s' "$kind" "$(m "${kind}_cpu_$label")"; done
+  # peer / etherpath for costs (design.md §6): above 1 means pkthere spends less per frame.
+  x=$(m "xdp_cpu_$label")
+  printf '  cpu vs_socket=%s vs_socat=%s vs_ceiling=%s\n' "$(ratio "$(m "socket_cpu_$label")" "$x")" \
+    "$(ratio "$(m "socat_cpu_$label")" "$x")" "$(ratio "$(m "ceiling_cpu_$label")" "$x")"
 done
 echo "RTT (us): xdp p50 $(m xdp_rtt_p50) p99 $(m xdp_rtt_p99); socket p50 $(m socket_rtt_p50) p99 $(m socket_rtt_p99)"
 x=$(m xdp_pps_64)
