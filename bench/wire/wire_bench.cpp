@@ -6,6 +6,9 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "conn/wire/frame_builder.hpp"
@@ -174,4 +177,25 @@ BENCHMARK(BM_LibtinsParse);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// With EP_WIRE_ITERATIONS=N every benchmark runs exactly N iterations once: count.sh runs it
+// under callgrind twice (N and 2N) and divides the difference, so instruction counts per frame
+// come out exact whatever the load on the machine.
+int main(int argc, char** argv) {
+  if (const char* n = std::getenv("EP_WIRE_ITERATIONS")) {
+    const auto iterations = static_cast<benchmark::IterationCount>(std::strtoll(n, nullptr, 10));
+    for (const auto& [name, fn] :
+         {std::pair{"BM_TemplateBuild", &BM_TemplateBuild},
+          std::pair{"BM_FullBuild", &BM_FullBuild}, std::pair{"BM_LibtinsBuild", &BM_LibtinsBuild},
+          std::pair{"BM_Parse", &BM_Parse}, std::pair{"BM_LibtinsParse", &BM_LibtinsParse}}) {
+      benchmark::RegisterBenchmark((std::string(name) + "/fixed").c_str(), fn)
+          ->Iterations(iterations);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
+    return 1;
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

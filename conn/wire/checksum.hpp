@@ -1,6 +1,7 @@
 // The Internet checksum (RFC 1071), pseudo-header sums for UDP/ICMPv6, RFC 1624 incremental update.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -61,6 +62,65 @@ namespace etherpath::wire {
   return sum + a + b;
 }
 
+// Copies `src` to `dst` and adds it to `sum` in the same pass (what checksum_add(sum, src) gives):
+// the builder's payload is summed as it is copied, so nothing re-reads bytes just stored. The
+// ranges must not overlap.
+[[nodiscard]] inline std::uint64_t checksum_copy(std::byte* dst, ConstBytes src,
+                                                 std::uint64_t sum) noexcept {
+  const std::byte* p = src.data();
+  std::size_t n = src.size();
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  while (n >= 16) {
+    std::uint64_t x = 0;
+    std::uint64_t y = 0;
+    std::memcpy(&x, p, 8);
+    std::memcpy(&y, p + 8, 8);
+    std::memcpy(dst, &x, 8);
+    std::memcpy(dst + 8, &y, 8);
+    x = __builtin_bswap64(x);
+    y = __builtin_bswap64(y);
+    a += (x >> 32U) + (x & 0xffffffffULL);
+    b += (y >> 32U) + (y & 0xffffffffULL);
+    p += 16;
+    dst += 16;
+    n -= 16;
+  }
+  if (n >= 8) {
+    std::uint64_t x = 0;
+    std::memcpy(&x, p, 8);
+    std::memcpy(dst, &x, 8);
+    x = __builtin_bswap64(x);
+    a += (x >> 32U) + (x & 0xffffffffULL);
+    p += 8;
+    dst += 8;
+    n -= 8;
+  }
+  if (n >= 4) {
+    std::uint32_t x = 0;
+    std::memcpy(&x, p, 4);
+    std::memcpy(dst, &x, 4);
+    b += __builtin_bswap32(x);
+    p += 4;
+    dst += 4;
+    n -= 4;
+  }
+  if (n >= 2) {
+    std::uint16_t x = 0;
+    std::memcpy(&x, p, 2);
+    std::memcpy(dst, &x, 2);
+    a += bswap16(x);
+    p += 2;
+    dst += 2;
+    n -= 2;
+  }
+  if (n == 1) {
+    dst[0] = p[0];
+    b += std::uint64_t{static_cast<std::uint8_t>(p[0])} << 8U;
+  }
+  return sum + a + b;
+}
+
 // Adds `data` as if its 2-byte checksum field at `field_offset` (even) were zero: the sum a
 // sender checksums. Summing around the field, rather than subtracting it afterwards, keeps +0 and
 // -0 apart (an all-zero ICMP message must carry 0xffff, not 0).
@@ -69,14 +129,15 @@ namespace etherpath::wire {
   return checksum_add(checksum_add(sum, data.first(field_offset)), data.subspan(field_offset + 2));
 }
 
-// The 16-bit ones'-complement sum of an unfolded sum.
+// The 16-bit ones'-complement sum of an unfolded sum: 64 to 32 bits with an end-around carry,
+// then 32 to 16 by adding the halves in one 32-bit add of the value and its rotation (the upper
+// half of x + rotl(x, 16) is hi + lo plus the carry out of lo + hi). Like a word-by-word sum it is
+// 0 only for a zero sum, so +0 and -0 stay apart.
 [[nodiscard]] constexpr std::uint16_t checksum_fold(std::uint64_t sum) noexcept {
-  sum = (sum & 0xffffffffULL) + (sum >> 32U);
-  sum = (sum & 0xffffffffULL) + (sum >> 32U);
-  sum = (sum & 0xffffULL) + (sum >> 16U);
-  sum = (sum & 0xffffULL) + (sum >> 16U);
-  sum = (sum & 0xffffULL) + (sum >> 16U);
-  return static_cast<std::uint16_t>(sum);
+  const auto lo = static_cast<std::uint32_t>(sum);
+  std::uint32_t x = lo + static_cast<std::uint32_t>(sum >> 32U);
+  x += x < lo ? 1U : 0U;
+  return static_cast<std::uint16_t>((x + std::rotl(x, 16)) >> 16U);
 }
 
 // The checksum field value (host order, store with store_be16) for an unfolded sum.

@@ -1,4 +1,5 @@
-// FrameBuilder: back-to-front header pushes, then one front-to-back finish().
+// FrameBuilder: back-to-front header pushes, each final when pushed; the rarer pushes and the
+// error paths live here, the per-packet ones inline in the header.
 #include "conn/wire/frame_builder.hpp"
 
 #include <algorithm>
@@ -41,14 +42,51 @@ Bytes FrameBuilder::payload_room() const noexcept {
   return buffer_.subspan(headroom_);
 }
 
-FrameBuilder& FrameBuilder::push_bytes(ConstBytes bytes) noexcept {
-  const Bytes b = reserve(bytes.size());
-  if (b.size() == bytes.size() && !bytes.empty()) {
-    std::memcpy(b.data(), bytes.data(), bytes.size());
+Bytes FrameBuilder::reserve(std::size_t n) noexcept {
+  if (error() != BuildError::none) {
+    return {};
   }
-  if (error_ == BuildError::none && layer_count_ != 0) {
-    // Raw bytes in front of a header hide it from the headers outside: name them a layer.
-    add_layer(Kind::raw, start_, std::nullopt);
+  if (n > start_) {
+    fail_with(BuildError::no_room);
+    return {};
+  }
+  start_ -= n;
+  return buffer_.subspan(start_, n);
+}
+
+void FrameBuilder::refuse(std::size_t n) noexcept {
+  if (n > start_) {
+    fail_with(BuildError::no_room);
+  } else if ((guard() & ~kClosed) == 0) {
+    fail_with(BuildError::too_many_layers);
+  } else {
+    fail_with(BuildError::bad_order);  // nothing goes outside the Ethernet header
+  }
+}
+
+FrameBuilder& FrameBuilder::push_bytes(ConstBytes bytes) noexcept {
+  const std::size_t n = bytes.size();
+  const std::size_t start = start_;
+  // Raw bytes in front of a header hide it from the headers outside: they are a layer then.
+  // Raw bytes in front of the payload only extend it.
+  const bool layer = guard() != kMaxLayers;
+  if (error() != BuildError::none) {
+    return *this;
+  }
+  if (n > start) {
+    fail_with(BuildError::no_room);
+    return *this;
+  }
+  if (layer && !admit(n)) {
+    return *this;
+  }
+  if (n != 0) {
+    std::memcpy(buffer_.data() + start - n, bytes.data(), n);
+  }
+  if (layer) {
+    pushed(start - n, kNoEtherType, kNoProtocol, pending_count());
+  } else {
+    start_ = start - n;
   }
   return *this;
 }
@@ -100,27 +138,30 @@ FrameBuilder& FrameBuilder::push_neighbor_advert(const IpAddress& target, std::u
 
 FrameBuilder& FrameBuilder::push_ipv6_extension(std::uint8_t type, ConstBytes body,
                                                 std::optional<std::uint8_t> next_header) noexcept {
-  if ((body.size() + 2) % 8 != 0 || body.size() + 2 > 2048) {
+  const std::size_t n = body.size() + 2;
+  if (n % 8 != 0 || n > 2048) {
     fail_with(BuildError::bad_extension_size);
     return *this;
   }
-  const std::optional<std::uint8_t> nh = next_header ? next_header : inner_protocol(true);
-  if (!nh) {
+  const std::uint16_t inner = next_protocol();
+  const auto nh = static_cast<std::uint16_t>(
+      next_header ? *next_header : (inner == kIcmpEitherFamily ? kIpProtoIcmpv6 : inner));
+  if (nh == kNoProtocol) {
     fail_with(BuildError::missing_protocol);
     return *this;
   }
-  const Bytes b = reserve(body.size() + 2);
-  if (b.empty() || !add_layer(Kind::ipv6_ext, start_, nh)) {
+  const std::size_t start = start_;
+  if (!admit(n)) {
     return *this;
   }
-  store_u8(b, 0, *nh);
-  store_u8(b, 1, static_cast<std::uint8_t>((body.size() + 2) / 8 - 1));
+  std::byte* p = buffer_.data() + start - n;
+  p[0] = static_cast<std::byte>(nh);
+  p[1] = static_cast<std::byte>(n / 8 - 1);
   if (!body.empty()) {
-    std::memcpy(b.data() + 2, body.data(), body.size());
+    std::memcpy(p + 2, body.data(), body.size());
   }
-  // Remember this header's own type for the header outside it.
-  layers_[layer_count_ - 1].explicit_type =
-      static_cast<std::uint16_t>((std::uint16_t{type} << 8U) | *nh);
+  // Its own type is what the header outside it names.
+  pushed(start - n, kNoEtherType, type, pending_count());
   return *this;
 }
 
@@ -129,64 +170,59 @@ FrameBuilder& FrameBuilder::push_arp(const ArpSpec& spec) noexcept {
     fail_with(BuildError::bad_address);
     return *this;
   }
-  const Bytes b = reserve(ArpView::kSize);
-  if (!b.empty() && add_layer(Kind::arp, start_, std::nullopt)) {
-    ArpWriter(b).set(spec.op, spec.sender_mac, spec.sender_ip, spec.target_mac, spec.target_ip);
+  const std::size_t start = start_;
+  if (!admit(ArpView::kSize)) {
+    return *this;
   }
+  const std::size_t at = start - ArpView::kSize;
+  ArpWriter(buffer_.subspan(at, ArpView::kSize))
+      .set(spec.op, spec.sender_mac, spec.sender_ip, spec.target_mac, spec.target_ip);
+  pushed(at, kEtherTypeArp, kNoProtocol, pending_count());
   return *this;
 }
 
-Result<Bytes> FrameBuilder::finish() {
-  if (error_ == BuildError::none) {
-    // EtherTypes and protocols were written by the pushes; what is left depends on where the
-    // frame ends. Outermost first, so each UDP/ICMP header knows the IP header around it.
-    const Layer* ip = nullptr;
-    bool ip_v6 = false;
-    for (std::size_t i = layer_count_; i > 0; --i) {
-      const Layer& l = layers_[i - 1];
-      const Bytes b = buffer_.subspan(l.offset, end_ - l.offset);
-      const std::size_t len = b.size();
-      if (l.kind == Kind::ipv4) {
-        if (len > 0xffff) {
-          fail_with(BuildError::too_long);
-          break;
-        }
-        Ipv4Writer w(b);
-        w.set_total_length(static_cast<std::uint16_t>(len));
-        w.set_checksum(checksum_finish(l.header_sum + len));
-        ip = &l;
-        ip_v6 = false;
-      } else if (l.kind == Kind::ipv6) {
-        if (len - Ipv6View::kSize > 0xffff) {
-          fail_with(BuildError::too_long);
-          break;
-        }
-        Ipv6Writer(b).set_payload_length(static_cast<std::uint16_t>(len - Ipv6View::kSize));
-        ip = &l;
-        ip_v6 = true;
-      } else if (l.kind == Kind::udp) {
-        if (ip == nullptr || len > 0xffff) {
-          fail_with(ip == nullptr ? BuildError::bad_order : BuildError::too_long);
-          break;
-        }
-        UdpWriter w(b);
-        w.set_length(static_cast<std::uint16_t>(len));
-        // Pseudo-header (addresses, protocol, length) + ports + length + the bytes after.
-        const std::uint64_t sum = checksum_add(
-            ip->address_sum + kIpProtoUdp + 2 * len + l.header_sum, b.subspan(UdpView::kSize));
-        w.set_checksum(udp_checksum_finish(sum));
-      } else if (l.kind == Kind::icmp) {
-        std::uint64_t sum = checksum_add(l.header_sum, b.subspan(IcmpView::kSize));
-        if (ip != nullptr && ip_v6) {
-          sum += ip->address_sum + kIpProtoIcmpv6 + (len >> 16U) + (len & 0xffffU);
-        }
-        IcmpWriter(b).set_checksum(checksum_finish(sum));
-      }
+void FrameBuilder::fill_pending_slow(bool v6, std::uint64_t address_sum) noexcept {
+  // Innermost first: an outer header's sum then covers the inner one's final checksum, so every
+  // one but the innermost is summed again here from its bytes, its checksum field still 0
+  // (nesting is rare; one header is the fast path).
+  const std::size_t n = pending_count();
+  for (std::size_t i = 0; i < n; ++i) {
+    const PendingChecksum& p = pending_[i];
+    const bool udp = (p.where & kPendingUdp) != 0;
+    const Bytes b = buffer_.subspan(static_cast<std::uint32_t>(p.where));
+    const Bytes l4 = b.first(end_ - static_cast<std::uint32_t>(p.where));
+    const std::size_t len = l4.size();
+    // UDP adds its pseudo-header's protocol and length (the header holds the length once).
+    const std::uint64_t sum = i == 0 ? p.sum : checksum_add(udp ? kIpProtoUdp + len : 0, l4);
+    if (udp) {
+      store_be16(b, 6, udp_checksum_finish(sum + address_sum));
+    } else if (v6) {
+      store_be16(
+          b, 2,
+          checksum_finish(sum + address_sum + kIpProtoIcmpv6 + (len >> 16U) + (len & 0xffffU)));
+    } else {
+      store_be16(b, 2, checksum_finish(sum));
     }
   }
-  if (error_ != BuildError::none) {
+}
+
+Result<Bytes> FrameBuilder::finish_slow() {
+  const std::size_t n = pending_count();
+  if (error() == BuildError::none && n != 0) {
+    // No IP header around them: UDP has no pseudo-header to sum, ICMP(v4) needs none.
+    for (std::size_t i = 0; i < n; ++i) {
+      if ((pending_[i].where & kPendingUdp) != 0) {
+        fail_with(BuildError::bad_order);
+      }
+    }
+    if (error() == BuildError::none) {
+      fill_pending_slow(false, 0);
+      state_ &= ~kPendingMask;
+    }
+  }
+  if (error() != BuildError::none) {
     return fail(Errc::invalid_argument,
-                std::string("frame builder: ") + std::string(to_string(error_)));
+                std::string("frame builder: ") + std::string(to_string(error())));
   }
   return buffer_.subspan(start_, end_ - start_);
 }

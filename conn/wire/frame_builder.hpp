@@ -1,6 +1,7 @@
 // FrameBuilder: writes a frame back to front into a caller's buffer. The payload goes at the
-// headroom offset, each push_* prepends one header before what is there, and finish() fills
-// every length, EtherType, next-protocol field and checksum front to back.
+// headroom offset and each push_* prepends one header, complete: everything inside it is final
+// by then, so it writes its length, next-protocol field and checksum at once (a UDP/ICMP
+// checksum when the IP header around it is pushed). finish() returns the frame.
 //
 //   std::array<std::byte, 2048> buf;
 //   FrameBuilder b(buf);
@@ -84,7 +85,8 @@ class FrameBuilder {
   // Borrows `buffer` (which must outlive the builder and the frame finish() returns).
   explicit FrameBuilder(Bytes buffer, std::size_t headroom = kDefaultHeadroom) noexcept;
 
-  // Where the payload goes, for writing it in place (then call payload_size()).
+  // Where the payload goes, for writing it in place (then call payload_size()). The payload must
+  // be in place before the first push: each header is final (lengths, checksums) once pushed.
   [[nodiscard]] Bytes payload_room() const noexcept;
   FrameBuilder& payload(ConstBytes data) noexcept;
   FrameBuilder& payload_size(std::size_t n) noexcept;
@@ -114,127 +116,225 @@ class FrameBuilder {
   // Raw bytes before what is there (an unsupported header, a quoted datagram).
   FrameBuilder& push_bytes(ConstBytes bytes) noexcept;
 
-  // Fills lengths, EtherTypes, next-protocol fields and checksums; the frame is a span of the
-  // buffer. IPv4 UDP gets a real checksum (etherconn left it 0).
+  // The frame, a span of the buffer. Every length, EtherType, next-protocol field and checksum
+  // was written by the pushes (inside out, so each header sees final bytes inside it); what is
+  // left is an ICMP header with no IP header around it. IPv4 UDP gets a real checksum (etherconn
+  // left it 0).
   [[nodiscard]] Result<Bytes> finish();
-  [[nodiscard]] BuildError error() const noexcept { return error_; }
+  [[nodiscard]] BuildError error() const noexcept {
+    return static_cast<BuildError>((state_ >> kErrorShift) & 0xffU);
+  }
   // Start again on the same buffer and headroom.
   void reset() noexcept;
 
  private:
-  enum class Kind : std::uint8_t { ethernet, vlan, ipv4, ipv6, ipv6_ext, udp, icmp, arp, raw };
-  struct Layer {
-    Kind kind = Kind::raw;
-    std::uint16_t explicit_type = 0;  // EtherType or protocol the caller named
-    bool has_explicit_type = false;
-    std::size_t offset = 0;
-    // Checksum parts summed from the values at push time: finish() then never reads back header
-    // bytes it has just written in narrow stores (a store-forwarding stall per load).
-    std::uint64_t header_sum = 0;   // the header's fixed words (IPv4, UDP ports, ICMP)
-    std::uint64_t address_sum = 0;  // IP source + destination, for pseudo-headers
+  // A UDP or ICMP header whose checksum waits for the IP header around it (the pseudo-header's
+  // addresses, and whether ICMP is v4 or v6). Usually one; more only when one nests in another.
+  // Two words, two stores.
+  struct PendingChecksum {
+    std::uint64_t where = 0;  // the header's offset in the buffer, | kPendingUdp for UDP
+    // Everything but the IP header's part: UDP's ports, length twice and protocol, ICMP's type,
+    // code and rest; and the bytes after the 8-byte header as they were at push time.
+    std::uint64_t sum = 0;
   };
-  Bytes reserve(std::size_t n) noexcept;  // prepends n bytes, or records no_room
-  bool add_layer(Kind kind, std::size_t offset, std::optional<std::uint16_t> type) noexcept;
+  static constexpr std::uint64_t kPendingUdp = std::uint64_t{1} << 32U;
+  // state_ packs what each push reads and updates, so that a push writes back two members
+  // (start_ and state_), not five: stores, not instructions, bound a build.
+  //   bits 0-7    guard: layers still allowed, plus kClosed once an Ethernet header is out
+  //               front; 0 after an error, so one compare admits a push (see admit())
+  //   bits 8-15   how many PendingChecksums wait
+  //   bits 16-23  the first BuildError
+  //   bits 24-32  the IP protocol of the header just inside, for the one pushed next
+  //               (kNoProtocol, or kIcmpEitherFamily: 1 or 58 by the IP header around it)
+  //   bits 40-56  the EtherType (or a tag's TPID) of the header just inside (kNoEtherType)
+  static constexpr unsigned kPendingShift = 8;
+  static constexpr unsigned kErrorShift = 16;
+  static constexpr unsigned kProtocolShift = 24;
+  static constexpr unsigned kEtherTypeShift = 40;
+  static constexpr std::uint64_t kGuardMask = 0xff;
+  static constexpr std::uint64_t kPendingMask = std::uint64_t{0xff} << kPendingShift;
+  static constexpr std::uint64_t kErrorMask = std::uint64_t{0xff} << kErrorShift;
+  static constexpr std::uint32_t kNoEtherType = 0x10000;
+  static constexpr std::uint16_t kNoProtocol = 0x100;
+  static constexpr std::uint16_t kIcmpEitherFamily = 0x101;
+  static constexpr std::uint8_t kClosed = 0x80;
+  static constexpr std::uint64_t kInitialState = kMaxLayers |
+                                                 (std::uint64_t{kNoProtocol} << kProtocolShift) |
+                                                 (std::uint64_t{kNoEtherType} << kEtherTypeShift);
+  // payload_sum_ when the payload was written in place: summed from the buffer when needed.
+  static constexpr std::uint64_t kUnsummed = ~std::uint64_t{0};
+
+  [[nodiscard]] std::uint8_t guard() const noexcept {
+    return static_cast<std::uint8_t>(state_ & kGuardMask);
+  }
+  [[nodiscard]] std::size_t pending_count() const noexcept {
+    return static_cast<std::size_t>((state_ & kPendingMask) >> kPendingShift);
+  }
+  [[nodiscard]] std::uint16_t next_protocol() const noexcept {
+    return static_cast<std::uint16_t>((state_ >> kProtocolShift) & 0x1ffU);
+  }
+  [[nodiscard]] std::uint32_t next_ether_type() const noexcept {
+    return static_cast<std::uint32_t>((state_ >> kEtherTypeShift) & 0x1ffffU);
+  }
+  // Whether an n-byte header may go in front (no error, room, a layer left, no Ethernet header
+  // outside); records why not otherwise. Every push reads the state before it stores any header
+  // byte and writes it back after: byte stores may alias anything, so the compiler would reload
+  // every member after each of them otherwise.
+  [[nodiscard]] bool admit(std::size_t n) noexcept {
+    if (static_cast<std::uint8_t>(guard() - 1U) < kMaxLayers && n <= start_) [[likely]] {
+      return true;
+    }
+    refuse(n);
+    return false;
+  }
+  void refuse(std::size_t n) noexcept;
   void fail_with(BuildError e) noexcept;
-  // What the header just inside (the last one pushed) is, as an EtherType or IP protocol; the
-  // header being pushed writes it at once, so finish() has only lengths and checksums to do.
-  [[nodiscard]] std::optional<std::uint16_t> inner_ether_type() const noexcept;
-  [[nodiscard]] std::optional<std::uint8_t> inner_protocol(bool v6) const noexcept;
+  // n bytes in front that are no layer of their own (an NS/NA body), or records no_room.
+  Bytes reserve(std::size_t n) noexcept;
+  // The admitted header just written at `at`: one layer used, `pending` checksums waiting, and
+  // what the next header out sees. `closed`: kClosed after an Ethernet header, else 0.
+  void pushed(std::size_t at, std::uint32_t ether_type, std::uint16_t protocol, std::size_t pending,
+              std::uint8_t closed = 0) noexcept {
+    start_ = at;
+    state_ = ((state_ - 1U) & kGuardMask) | closed | (std::uint64_t{pending} << kPendingShift) |
+             (std::uint64_t{protocol} << kProtocolShift) |
+             (std::uint64_t{ether_type} << kEtherTypeShift);
+  }
+  // The sum of the bytes in [from, end_): the payload's is known from its copy.
+  [[nodiscard]] std::uint64_t sum_from(std::size_t from) const noexcept {
+    if (from == headroom_ && payload_sum_ != kUnsummed) {
+      return payload_sum_;
+    }
+    return checksum_add(0, buffer_.subspan(from, end_ - from));
+  }
+  FrameBuilder& push_l4(bool udp, std::uint32_t word0, std::uint32_t word1,
+                        std::uint64_t head_sum) noexcept;
+  // Fills the pending UDP/ICMP checksums now that the IP header around them is known (the
+  // caller's pushed() then clears them).
+  void fill_pending(bool v6, std::uint64_t address_sum) noexcept;
+  void fill_pending_slow(bool v6, std::uint64_t address_sum) noexcept;
+  [[nodiscard]] Result<Bytes> finish_slow();
 
   Bytes buffer_;
   std::size_t headroom_;
   std::size_t start_;
   std::size_t end_;
-  std::array<Layer, kMaxLayers> layers_{};  // in push order: innermost first
-  std::size_t layer_count_ = 0;
-  BuildError error_ = BuildError::none;
+  std::uint64_t payload_sum_ = 0;  // of [headroom_, end_), or kUnsummed
+  std::uint64_t state_ = kInitialState;
+  std::array<PendingChecksum, kMaxLayers> pending_{};  // innermost first
 };
+
+namespace detail {
+inline void put_be16(std::byte* p, std::uint16_t v) noexcept {
+  v = bswap16(v);
+  std::memcpy(p, &v, 2);
+}
+inline void put_be32(std::byte* p, std::uint32_t v) noexcept {
+  v = bswap32(v);
+  std::memcpy(p, &v, 4);
+}
+inline std::uint32_t get_be32(const std::uint8_t* p) noexcept {
+  std::uint32_t v = 0;
+  std::memcpy(&v, p, 4);
+  return bswap32(v);
+}
+}  // namespace detail
 
 // The per-packet pushes are inline so that a caller's chain of them compiles to a few stores.
 inline void FrameBuilder::reset() noexcept {
   start_ = headroom_;
   end_ = headroom_;
-  layer_count_ = 0;
-  error_ = BuildError::none;
+  payload_sum_ = 0;
+  state_ = kInitialState;
 }
 
 inline void FrameBuilder::fail_with(BuildError e) noexcept {
-  if (error_ == BuildError::none) {
-    error_ = e;
+  std::uint64_t s = state_ & ~kGuardMask;
+  if ((s & kErrorMask) == 0) {
+    s |= std::uint64_t{static_cast<std::uint8_t>(e)} << kErrorShift;
   }
+  state_ = s;
 }
 
 inline FrameBuilder& FrameBuilder::payload_size(std::size_t n) noexcept {
-  if (layer_count_ != 0 || start_ != headroom_) {
+  if (guard() != kMaxLayers || start_ != headroom_) {
     fail_with(BuildError::bad_order);
   } else if (n > buffer_.size() - headroom_) {
     fail_with(BuildError::no_room);
   } else {
     end_ = headroom_ + n;
+    payload_sum_ = n == 0 ? 0 : kUnsummed;  // written in place: summed when a header needs it
   }
   return *this;
 }
 
 inline FrameBuilder& FrameBuilder::payload(ConstBytes data) noexcept {
-  payload_size(data.size());
-  if (error_ == BuildError::none && !data.empty()) {
-    std::memmove(buffer_.data() + headroom_, data.data(), data.size());
+  const std::size_t headroom = headroom_;
+  if (guard() != kMaxLayers || start_ != headroom) {
+    fail_with(BuildError::bad_order);
+    return *this;
   }
+  if (data.size() > buffer_.size() - headroom) {
+    fail_with(BuildError::no_room);
+    return *this;
+  }
+  std::byte* to = buffer_.data() + headroom;
+  const auto from = reinterpret_cast<std::uintptr_t>(data.data());  // NOLINT: overlap test only
+  const auto dst = reinterpret_cast<std::uintptr_t>(to);            // NOLINT: overlap test only
+  std::uint64_t sum = 0;
+  if (from + data.size() <= dst || dst + data.size() <= from) {
+    sum = checksum_copy(to, data, 0);
+  } else {
+    // The caller's bytes already lie in the buffer, overlapping where they go.
+    std::memmove(to, data.data(), data.size());
+    sum = checksum_add(0, ConstBytes(to, data.size()));
+  }
+  end_ = headroom + data.size();
+  payload_sum_ = sum;
   return *this;
 }
 
-inline Bytes FrameBuilder::reserve(std::size_t n) noexcept {
-  if (error_ != BuildError::none) {
-    return {};
+inline FrameBuilder& FrameBuilder::push_l4(bool udp, std::uint32_t word0, std::uint32_t word1,
+                                           std::uint64_t head_sum) noexcept {
+  const std::size_t inner = start_;
+  const std::size_t end = end_;
+  if (!admit(8)) {
+    return *this;
   }
-  if (n > start_) {
-    fail_with(BuildError::no_room);
-    return {};
+  const std::size_t at = inner - 8;
+  const std::size_t len = end - at;
+  if (udp && len > 0xffff) {
+    fail_with(BuildError::too_long);
+    return *this;
   }
-  start_ -= n;
-  return buffer_.subspan(start_, n);
-}
-
-inline bool FrameBuilder::add_layer(Kind kind, std::size_t offset,
-                                    std::optional<std::uint16_t> type) noexcept {
-  if (layer_count_ == kMaxLayers) {
-    fail_with(BuildError::too_many_layers);
-    return false;
+  const std::uint64_t body_sum = sum_from(inner);
+  const std::size_t n = pending_count();
+  std::byte* p = buffer_.data() + at;
+  // UDP: ports, then length and a zero checksum; ICMP: type, code, a zero checksum, then rest.
+  if (udp) {
+    detail::put_be32(p, word0);
+    detail::put_be32(p + 4, static_cast<std::uint32_t>(len << 16U));
+    head_sum += 2 * len;  // in the pseudo-header and in the header
+  } else {
+    detail::put_be32(p, word0 << 16U);
+    detail::put_be32(p + 4, word1);
   }
-  if (layer_count_ != 0 && layers_[layer_count_ - 1].kind == Kind::ethernet) {
-    fail_with(BuildError::bad_order);  // nothing goes outside the Ethernet header
-    return false;
-  }
-  layers_[layer_count_++] = Layer{kind, type.value_or(0), type.has_value(), offset};
-  return true;
+  pending_[n] = PendingChecksum{at | (udp ? kPendingUdp : 0), head_sum + body_sum};
+  pushed(at, kNoEtherType, udp ? std::uint16_t{kIpProtoUdp} : kIcmpEitherFamily, n + 1);
+  return *this;
 }
 
 inline FrameBuilder& FrameBuilder::push_udp(std::uint16_t src_port,
                                             std::uint16_t dst_port) noexcept {
-  const Bytes b = reserve(UdpView::kSize);
-  if (!b.empty() && add_layer(Kind::udp, start_, std::nullopt)) {
-    layers_[layer_count_ - 1].header_sum = std::uint64_t{src_port} + dst_port;
-    UdpWriter w(b);
-    w.set_src_port(src_port);
-    w.set_dst_port(dst_port);
-    w.set_length(0);
-    w.set_checksum(0);
-  }
-  return *this;
+  return push_l4(true, (std::uint32_t{src_port} << 16U) | dst_port, 0,
+                 std::uint64_t{src_port} + dst_port + kIpProtoUdp);
 }
 
 inline FrameBuilder& FrameBuilder::push_icmp(std::uint8_t type, std::uint8_t code,
                                              std::uint32_t rest) noexcept {
-  const Bytes b = reserve(IcmpView::kSize);
-  if (!b.empty() && add_layer(Kind::icmp, start_, std::nullopt)) {
-    layers_[layer_count_ - 1].header_sum =
-        ((std::uint64_t{type} << 8U) | code) + (rest >> 16U) + (rest & 0xffffU);
-    IcmpWriter w(b);
-    w.set_type_code(type, code);
-    w.set_checksum(0);
-    w.set_rest(rest);
-  }
-  return *this;
+  const std::uint32_t type_code = (std::uint32_t{type} << 8U) | code;
+  return push_l4(false, type_code, rest,
+                 std::uint64_t{type_code} + (rest >> 16U) + (rest & 0xffffU));
 }
 
 inline FrameBuilder& FrameBuilder::push_icmp_echo(std::uint8_t type, std::uint16_t id,
@@ -242,47 +342,84 @@ inline FrameBuilder& FrameBuilder::push_icmp_echo(std::uint8_t type, std::uint16
   return push_icmp(type, 0, (std::uint32_t{id} << 16U) | seq);
 }
 
-inline FrameBuilder& FrameBuilder::push_ipv4(const Ipv4Spec& spec) noexcept {
+inline void FrameBuilder::fill_pending(bool v6, std::uint64_t address_sum) noexcept {
+  const std::size_t n = pending_count();
+  if (n == 0) {
+    return;
+  }
+  if (n != 1) {
+    fill_pending_slow(v6, address_sum);
+    return;
+  }
+  const PendingChecksum& pc = pending_[0];
+  const auto offset = static_cast<std::uint32_t>(pc.where);
+  std::byte* p = buffer_.data() + offset;
+  const std::uint64_t sum = pc.sum;
+  if ((pc.where & kPendingUdp) != 0) {
+    detail::put_be16(p + 6, udp_checksum_finish(sum + address_sum));
+  } else if (v6) {
+    const std::size_t len = end_ - offset;
+    detail::put_be16(p + 2, checksum_finish(sum + address_sum + kIpProtoIcmpv6 + (len >> 16U) +
+                                            (len & 0xffffU)));
+  } else {
+    detail::put_be16(p + 2, checksum_finish(sum));
+  }
+}
+
+// always_inline: the IPv4 push is the longest of the per-packet ones, and inlined into the
+// caller's chain its spec's constants (no options, a known TTL and flags) fold away.
+[[gnu::always_inline]] inline FrameBuilder& FrameBuilder::push_ipv4(const Ipv4Spec& spec) noexcept {
   if (!spec.src.is_v4() || !spec.dst.is_v4()) {
     fail_with(BuildError::bad_address);
     return *this;
   }
-  if (spec.options.size() % 4 != 0 || spec.options.size() > 40) {
+  const std::size_t options = spec.options.size();
+  if (options % 4 != 0 || options > 40) {
     fail_with(BuildError::bad_ipv4_options);
     return *this;
   }
-  const std::optional<std::uint8_t> proto = spec.protocol ? spec.protocol : inner_protocol(false);
-  if (!proto) {
+  const std::uint16_t inner = next_protocol();
+  const auto proto_or_none = static_cast<std::uint16_t>(
+      spec.protocol ? *spec.protocol : (inner == kIcmpEitherFamily ? kIpProtoIcmp : inner));
+  if (proto_or_none == kNoProtocol) {
     fail_with(BuildError::missing_protocol);
     return *this;
   }
-  const std::size_t hl = Ipv4View::kMinSize + spec.options.size();
-  const Bytes b = reserve(hl);
-  if (b.empty() || !add_layer(Kind::ipv4, start_, proto)) {
+  const std::size_t hl = Ipv4View::kMinSize + options;
+  const std::size_t start = start_;
+  const std::size_t end = end_;
+  if (!admit(hl)) {
     return *this;
   }
-  Ipv4Writer w(b);
-  w.set_version_ihl(static_cast<std::uint8_t>(hl / 4));
-  w.set_tos(spec.tos);
-  w.set_total_length(0);
-  w.set_id(spec.id);
-  w.set_flags_offset(spec.flags, spec.fragment_offset);
-  w.set_ttl(spec.ttl);
-  w.set_protocol(*proto);
-  w.set_checksum(0);
-  w.set_src(spec.src.v4_host());
-  w.set_dst(spec.dst.v4_host());
-  if (!spec.options.empty()) {
-    std::memcpy(b.data() + Ipv4View::kMinSize, spec.options.data(), spec.options.size());
+  const std::size_t at = start - hl;
+  const std::size_t len = end - at;
+  if (len > 0xffff) {
+    fail_with(BuildError::too_long);
+    return *this;
   }
-  const std::uint32_t src = spec.src.v4_host();
-  const std::uint32_t dst = spec.dst.v4_host();
-  Layer& l = layers_[layer_count_ - 1];
-  l.address_sum = std::uint64_t{src >> 16U} + (src & 0xffffU) + (dst >> 16U) + (dst & 0xffffU);
-  // Every word but total length and checksum (finish() adds the length).
-  l.header_sum = checksum_add(l.address_sum, spec.options) + ((0x40U | (hl / 4)) << 8U) + spec.tos +
-                 spec.id + (((spec.flags & 7U) << 13U) | (spec.fragment_offset & 0x1fffU)) +
-                 (std::uint64_t{spec.ttl} << 8U) + *proto;
+  // Three 32-bit words and the two addresses; the checksum sums 32-bit words (congruent to the
+  // 16-bit sum modulo 0xffff), computed from the values, never read back from the header.
+  const std::uint32_t w0 = ((0x40U | static_cast<std::uint32_t>(hl / 4)) << 24U) |
+                           (std::uint32_t{spec.tos} << 16U) | static_cast<std::uint32_t>(len);
+  const std::uint32_t w1 = (std::uint32_t{spec.id} << 16U) | ((spec.flags & 7U) << 13U) |
+                           (spec.fragment_offset & 0x1fffU);
+  const std::uint32_t w2 = (std::uint32_t{spec.ttl} << 24U) | (std::uint32_t{proto_or_none} << 16U);
+  const std::uint32_t src = detail::get_be32(spec.src.bytes().data());
+  const std::uint32_t dst = detail::get_be32(spec.dst.bytes().data());
+  const std::uint64_t address_sum = std::uint64_t{src} + dst;
+  std::uint64_t sum = address_sum + w0 + w1 + w2;
+  std::byte* p = buffer_.data() + at;
+  if (options != 0) {
+    std::memcpy(p + Ipv4View::kMinSize, spec.options.data(), options);
+    sum = checksum_add(sum, spec.options);
+  }
+  detail::put_be32(p, w0);
+  detail::put_be32(p + 4, w1);
+  detail::put_be32(p + 8, w2 | checksum_finish(sum));
+  detail::put_be32(p + 12, src);
+  detail::put_be32(p + 16, dst);
+  fill_pending(false, address_sum);
+  pushed(at, kEtherTypeIpv4, 4, 0);  // IP in IP
   return *this;
 }
 
@@ -291,44 +428,55 @@ inline FrameBuilder& FrameBuilder::push_ipv6(const Ipv6Spec& spec) noexcept {
     fail_with(BuildError::bad_address);
     return *this;
   }
-  const std::optional<std::uint8_t> nh = spec.next_header ? spec.next_header : inner_protocol(true);
-  if (!nh) {
+  const std::uint16_t inner = next_protocol();
+  const auto nh_or_none = static_cast<std::uint16_t>(
+      spec.next_header ? *spec.next_header : (inner == kIcmpEitherFamily ? kIpProtoIcmpv6 : inner));
+  if (nh_or_none == kNoProtocol) {
     fail_with(BuildError::missing_protocol);
     return *this;
   }
-  const Bytes b = reserve(Ipv6View::kSize);
-  if (b.empty() || !add_layer(Kind::ipv6, start_, nh)) {
+  const std::size_t start = start_;
+  const std::size_t end = end_;
+  if (!admit(Ipv6View::kSize)) {
     return *this;
   }
-  Ipv6Writer w(b);
-  w.set_version_class_flow(spec.traffic_class, spec.flow_label);
-  w.set_payload_length(0);
-  w.set_next_header(*nh);
-  w.set_hop_limit(spec.hop_limit);
-  w.set_src(spec.src);
-  w.set_dst(spec.dst);
+  const std::size_t at = start - Ipv6View::kSize;
+  const std::size_t plen = end - start;
+  if (plen > 0xffff) {
+    fail_with(BuildError::too_long);
+    return *this;
+  }
+  std::byte* p = buffer_.data() + at;
+  detail::put_be32(p, (6U << 28U) | (std::uint32_t{spec.traffic_class} << 20U) |
+                          (spec.flow_label & 0x000fffffU));
+  detail::put_be32(p + 4, (static_cast<std::uint32_t>(plen) << 16U) |
+                              (std::uint32_t{nh_or_none} << 8U) | spec.hop_limit);
+  std::memcpy(p + 8, spec.src.bytes().data(), 16);
+  std::memcpy(p + 24, spec.dst.bytes().data(), 16);
   const auto src = std::as_bytes(std::span(spec.src.bytes()));
   const auto dst = std::as_bytes(std::span(spec.dst.bytes()));
-  layers_[layer_count_ - 1].address_sum = checksum_add(checksum_add(0, src), dst);
+  fill_pending(true, checksum_add(checksum_add(0, src), dst));
+  pushed(at, kEtherTypeIpv6, 41, 0);  // IPv6 in IP
   return *this;
 }
 
 inline FrameBuilder& FrameBuilder::push_vlan(const VlanTag& tag) noexcept {
   // This layer is the TCI and the next EtherType; the TPID goes into the header outside it.
-  const std::optional<std::uint16_t> next = inner_ether_type();
-  if (!next) {
+  const std::uint32_t next = next_ether_type();
+  if (next == kNoEtherType) {
     fail_with(BuildError::missing_protocol);
     return *this;
   }
-  const Bytes b = reserve(4);
-  if (!b.empty() && add_layer(Kind::vlan, start_, tag.tpid)) {
-    const VlanTag clean{.id = static_cast<std::uint16_t>(tag.id & 0x0fffU),
-                        .tpid = tag.tpid,
-                        .pcp = static_cast<std::uint8_t>(tag.pcp & 7U),
-                        .dei = tag.dei};
-    store_be16(b, 0, clean.tci());
-    store_be16(b, 2, *next);
+  const std::size_t start = start_;
+  if (!admit(4)) {
+    return *this;
   }
+  const VlanTag clean{.id = static_cast<std::uint16_t>(tag.id & 0x0fffU),
+                      .tpid = tag.tpid,
+                      .pcp = static_cast<std::uint8_t>(tag.pcp & 7U),
+                      .dei = tag.dei};
+  detail::put_be32(buffer_.data() + start - 4, (std::uint32_t{clean.tci()} << 16U) | next);
+  pushed(start - 4, tag.tpid, kNoProtocol, pending_count());
   return *this;
 }
 
@@ -341,48 +489,29 @@ inline FrameBuilder& FrameBuilder::push_vlans(const VlanStack& stack) noexcept {
 
 inline FrameBuilder& FrameBuilder::push_ethernet(const MacAddress& dst, const MacAddress& src,
                                                  std::optional<std::uint16_t> ether_type) noexcept {
-  const std::optional<std::uint16_t> type = ether_type ? ether_type : inner_ether_type();
-  if (!type) {
+  const std::uint32_t type = ether_type ? *ether_type : next_ether_type();
+  if (type == kNoEtherType) {
     fail_with(BuildError::missing_protocol);
     return *this;
   }
-  const Bytes b = reserve(EthernetView::kSize);
-  if (!b.empty() && add_layer(Kind::ethernet, start_, type)) {
-    EthernetWriter w(b);
-    w.set_dst(dst);
-    w.set_src(src);
-    w.set_ether_type(*type);
+  const std::size_t start = start_;
+  if (!admit(EthernetView::kSize)) {
+    return *this;
   }
+  std::byte* p = buffer_.data() + start - EthernetView::kSize;
+  std::memcpy(p, dst.octets().data(), MacAddress::kSize);
+  std::memcpy(p + 6, src.octets().data(), MacAddress::kSize);
+  detail::put_be16(p + 12, static_cast<std::uint16_t>(type));
+  // Closed: nothing goes outside it.
+  pushed(start - EthernetView::kSize, kNoEtherType, kNoProtocol, pending_count(), kClosed);
   return *this;
 }
 
-inline std::optional<std::uint16_t> FrameBuilder::inner_ether_type() const noexcept {
-  if (layer_count_ == 0) {
-    return std::nullopt;
+inline Result<Bytes> FrameBuilder::finish() {
+  if ((state_ & (kErrorMask | kPendingMask)) != 0) {
+    return finish_slow();
   }
-  const Layer& l = layers_[layer_count_ - 1];
-  switch (l.kind) {
-    case Kind::vlan: return l.explicit_type;  // its TPID
-    case Kind::ipv4: return kEtherTypeIpv4;
-    case Kind::ipv6: return kEtherTypeIpv6;
-    case Kind::arp: return kEtherTypeArp;
-    default: return std::nullopt;
-  }
-}
-
-inline std::optional<std::uint8_t> FrameBuilder::inner_protocol(bool v6) const noexcept {
-  if (layer_count_ == 0) {
-    return std::nullopt;
-  }
-  const Layer& l = layers_[layer_count_ - 1];
-  switch (l.kind) {
-    case Kind::udp: return kIpProtoUdp;
-    case Kind::icmp: return v6 ? kIpProtoIcmpv6 : kIpProtoIcmp;
-    case Kind::ipv6_ext: return static_cast<std::uint8_t>(l.explicit_type >> 8U);
-    case Kind::ipv4: return std::uint8_t{4};   // IP in IP
-    case Kind::ipv6: return std::uint8_t{41};  // IPv6 in IP
-    default: return std::nullopt;
-  }
+  return Bytes(buffer_.data() + start_, end_ - start_);
 }
 
 }  // namespace etherpath::wire

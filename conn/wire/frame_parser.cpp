@@ -3,7 +3,10 @@
 #include "conn/wire/frame_parser.hpp"
 
 #include <array>
+#include <bit>
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "conn/wire/arp_ndp.hpp"
 #include "conn/wire/checksum.hpp"
@@ -18,6 +21,65 @@ namespace etherpath::wire {
 
 namespace {
 
+// Stores dominate a parse (the result is written field by field, then read), so on
+// little-endian hosts the fixed-size field groups are assembled in registers in their in-memory
+// layout and stored whole: two stores for Ipv4Fields' 9 fields, one for UdpFields' 4. Each is
+// written straight into the result and read back by same-or-narrower loads (store forwarding
+// holds). The offsets are checked at compile time; other hosts store member by member.
+constexpr bool kPackedStores =
+    std::endian::native == std::endian::little && offsetof(Ipv4Fields, ihl) == 0 &&
+    offsetof(Ipv4Fields, tos) == 1 && offsetof(Ipv4Fields, total_length) == 2 &&
+    offsetof(Ipv4Fields, id) == 4 && offsetof(Ipv4Fields, flags) == 6 &&
+    offsetof(Ipv4Fields, fragment_offset) == 8 && offsetof(Ipv4Fields, ttl) == 10 &&
+    offsetof(Ipv4Fields, protocol) == 11 && offsetof(Ipv4Fields, checksum) == 12 &&
+    offsetof(Ipv4Fields, options) >= 16 && offsetof(UdpFields, src_port) == 0 &&
+    offsetof(UdpFields, dst_port) == 2 && offsetof(UdpFields, length) == 4 &&
+    offsetof(UdpFields, checksum) == 6 && sizeof(UdpFields) == 8;
+
+// The header's fixed part (at least 20 bytes) into Ipv4Fields, but for the options.
+void store_fields(Ipv4Fields& v4, ConstBytes header) noexcept {
+  if constexpr (kPackedStores) {
+    // Bytes 0-7 and 8-11 as loaded on a little-endian host, moved into Ipv4Fields' layout:
+    // [IHL, TOS, total length, ID, flags, pad] [fragment offset, TTL, protocol, checksum, pad].
+    std::uint64_t x = 0;
+    std::uint32_t w = 0;
+    std::memcpy(&x, header.data(), 8);
+    std::memcpy(&w, header.data() + 8, 4);
+    const std::array<std::uint64_t, 2> words{
+        (x & 0xff0fU) | ((x >> 8U) & 0x000000ff00ff0000ULL) | ((x << 8U) & 0x0000ff00ff000000ULL) |
+            (((x >> 53U) & 7U) << 48U),
+        (((x >> 40U) & 0x1f00U) | (x >> 56U)) | (std::uint64_t{w & 0xffffU} << 16U) |
+            (std::uint64_t{w >> 24U} << 32U) | (std::uint64_t{(w >> 16U) & 0xffU} << 40U)};
+    // Trivially copyable (the warning is about its default member initializers).
+    static_assert(std::is_trivially_copyable_v<Ipv4Fields>);
+    std::memcpy(static_cast<void*>(&v4), words.data(), 16);  // bytes 14-15 are padding
+  } else {
+    const Ipv4View ip(header);
+    v4.ihl = ip.ihl();
+    v4.tos = ip.tos();
+    v4.total_length = ip.total_length();
+    v4.id = ip.id();
+    v4.flags = ip.flags();
+    v4.fragment_offset = ip.fragment_offset();
+    v4.ttl = ip.ttl();
+    v4.protocol = ip.protocol();
+    v4.checksum = ip.checksum();
+  }
+}
+
+// `fields`: the header's 8 bytes with each 16-bit field byte-swapped (UdpFields' layout).
+void store_fields(UdpFields& udp, std::uint64_t fields, std::uint16_t len, std::uint16_t checksum,
+                  ConstBytes header) noexcept {
+  if constexpr (kPackedStores) {
+    udp = std::bit_cast<UdpFields>(fields);
+  } else {
+    udp.src_port = load_be16(header, 0);
+    udp.dst_port = load_be16(header, 2);
+    udp.length = len;
+    udp.checksum = checksum;
+  }
+}
+
 bool is_ipv6_extension(std::uint8_t nh) noexcept {
   return nh == kIpProtoHopByHop || nh == kIpProtoRouting || nh == kIpProtoDestOptions ||
          nh == kIpProtoFragment;
@@ -25,19 +87,118 @@ bool is_ipv6_extension(std::uint8_t nh) noexcept {
 
 }  // namespace
 
+// UDP (the common case) is decoded here, inlined into both IP paths; ICMP is out of line.
+[[gnu::always_inline]] inline DropReason FrameParser::parse_l4(
+    ParsedFrame& f, ConstBytes l4, std::uint8_t protocol) const noexcept {
+  f.ip_protocol = protocol;
+  f.l4_bytes = l4;
+  const bool v6 = f.l3 == L3Kind::ipv6;
+  if (protocol == kIpProtoUdp) {
+    if (l4.size() < UdpView::kSize) {
+      return DropReason::truncated_udp;
+    }
+    // One 8-byte load for the whole header; each 16-bit field byte-swapped in place is UdpFields
+    // as it sits in memory, stored whole below.
+    std::uint64_t wire = 0;
+    std::memcpy(&wire, l4.data(), 8);
+    const std::uint64_t fields =
+        ((wire & 0x00ff00ff00ff00ffULL) << 8U) | ((wire >> 8U) & 0x00ff00ff00ff00ffULL);
+    const std::uint16_t len = load_be16(l4, 4);
+    const std::uint16_t checksum = load_be16(l4, 6);
+    if (len < UdpView::kSize) {
+      return DropReason::udp_length_too_short;
+    }
+    if (len > l4.size()) {
+      return DropReason::udp_length_exceeds_ip;
+    }
+    if (len < l4.size()) {
+      return DropReason::udp_length_short_of_ip;
+    }
+    f.l4 = L4Kind::udp;
+    store_fields(f.udp, fields, len, checksum, l4);
+    f.payload = ConstBytes(l4.data() + UdpView::kSize, l4.size() - UdpView::kSize);
+    if (options_.verify_checksums) {
+      if (checksum == 0) {
+        // IPv4 allows "no checksum"; IPv6 does not (RFC 8200 §8.1).
+        return v6 ? DropReason::udp_zero_checksum_ipv6 : DropReason::none;
+      }
+      const std::uint64_t sum =
+          checksum_add_without_field(pseudo_header_sum_of(f.l3_bytes, v6, kIpProtoUdp, len), l4, 6);
+      if (udp_checksum_finish(sum) != checksum) {
+        return DropReason::bad_udp_checksum;
+      }
+    }
+    return DropReason::none;
+  }
+  if ((!v6 && protocol == kIpProtoIcmp) || (v6 && protocol == kIpProtoIcmpv6)) {
+    return parse_icmp(f, l4, v6);
+  }
+  f.l4 = L4Kind::other;
+  f.payload = l4;
+  return DropReason::none;
+}
+
+[[gnu::always_inline]] inline DropReason FrameParser::parse_ipv4(ParsedFrame& f,
+                                                                 ConstBytes l3) const noexcept {
+  const std::size_t size = l3.size();
+  if (size < Ipv4View::kMinSize) {
+    return DropReason::truncated_ipv4;
+  }
+  const std::byte* ip = l3.data();
+  const std::uint8_t version_ihl = load_u8(l3, 0);
+  if ((version_ihl >> 4U) != 4) {
+    return DropReason::bad_ip_version;
+  }
+  const auto ihl = static_cast<std::uint8_t>(version_ihl & 0x0fU);
+  if (ihl < 5) {
+    return DropReason::bad_ipv4_ihl;
+  }
+  const std::size_t hl = std::size_t{ihl} * 4U;
+  if (size < hl) {
+    return DropReason::truncated_ipv4;
+  }
+  const std::uint16_t total = load_be16(l3, 2);
+  if (total < hl) {
+    return DropReason::ipv4_total_length_too_short;
+  }
+  if (total > size) {
+    return DropReason::ipv4_total_length_exceeds_frame;
+  }
+  f.l3 = L3Kind::ipv4;
+  f.l3_bytes = ConstBytes(ip, total);
+  f.trailing = size - total;
+  std::memcpy(f.src_ip_bytes_.data(), ip + 12, 4);
+  std::memcpy(f.dst_ip_bytes_.data(), ip + 16, 4);
+  const std::uint16_t flags_offset = load_be16(l3, 6);
+  const std::uint8_t protocol = load_u8(l3, 9);
+  store_fields(f.ipv4, l3);
+  f.ipv4.options = ConstBytes(ip + Ipv4View::kMinSize, hl - Ipv4View::kMinSize);
+  if ((flags_offset & 0x3fffU) != 0) {  // MF or an offset
+    return DropReason::ipv4_fragment;
+  }
+  if (options_.verify_checksums && !Ipv4View(l3).checksum_ok()) {
+    return DropReason::bad_ipv4_checksum;
+  }
+  return parse_l4(f, ConstBytes(ip + hl, total - hl), protocol);
+}
+
 ParseResult FrameParser::parse(ConstBytes frame) const noexcept {
   ParseResult r;
   ParsedFrame& f = r.frame;
   f.bytes = frame;
-  if (frame.size() < EthernetView::kSize) {
+  const std::byte* d = frame.data();
+  const std::size_t size = frame.size();
+  if (size < EthernetView::kSize) {
     r.drop = DropReason::truncated_ethernet;
     return r;
   }
-  const EthernetView eth(frame);
-  f.dst = eth.dst();
-  f.src = eth.src();
+  // Straight from the frame into the result: through MacAddress temporaries g++ left dead copies
+  // of both addresses on the stack.
+  static_assert(std::is_trivially_copyable_v<MacAddress> && sizeof(MacAddress) == 6);
+  std::memcpy(static_cast<void*>(&f.dst), d, 6);
+  std::memcpy(static_cast<void*>(&f.src), d + 6, 6);
   std::size_t off = 12;  // where the current EtherType or TPID sits
-  std::uint16_t type = eth.ether_type();
+  std::uint16_t type = load_be16(frame, 12);
   // The IDs also go into locals for the key: reading them back from the result right after
   // storing them stalls on store forwarding.
   std::array<std::uint16_t, kMaxVlanDepth> ids{VlanStack::kNoVlan, VlanStack::kNoVlan};
@@ -48,22 +209,26 @@ ParseResult FrameParser::parse(ConstBytes frame) const noexcept {
       return r;
     }
     // TPID + TCI + the next EtherType.
-    if (frame.size() < off + VlanTagView::kSize + 2) {
+    if (size < off + VlanTagView::kSize + 2) {
       r.drop = DropReason::truncated_vlan;
       return r;
     }
-    const VlanTag tag = VlanTagView(frame.subspan(off)).tag();
+    const std::uint32_t tag_and_next = load_be32(frame, off + 2);
+    const VlanTag tag = VlanTag::from_tci(type, static_cast<std::uint16_t>(tag_and_next >> 16U));
     ids[depth++] = tag.id;
     f.vlans.push_back(tag);
     off += VlanTagView::kSize;
-    type = load_be16(frame, off);
+    type = static_cast<std::uint16_t>(tag_and_next);
   }
   off += 2;
   f.ether_type = type;
   f.key = L2Key::from_frame(frame, ids[0], ids[1], type);
-  const ConstBytes l3 = frame.subspan(off);
+  const ConstBytes l3(d + off, size - off);
+  if (type == kEtherTypeIpv4) {
+    r.drop = parse_ipv4(f, l3);
+    return r;
+  }
   switch (type) {
-    case kEtherTypeIpv4: r.drop = parse_ipv4(f, l3); break;
     case kEtherTypeIpv6: r.drop = parse_ipv6(f, l3); break;
     case kEtherTypeArp: {
       if (l3.size() < ArpView::kSize) {
@@ -93,55 +258,6 @@ ParseResult FrameParser::parse(ConstBytes frame) const noexcept {
   return r;
 }
 
-DropReason FrameParser::parse_ipv4(ParsedFrame& f, ConstBytes l3) const noexcept {
-  if (l3.size() < Ipv4View::kMinSize) {
-    return DropReason::truncated_ipv4;
-  }
-  const Ipv4View ip(l3);
-  if (ip.version() != 4) {
-    return DropReason::bad_ip_version;
-  }
-  if (ip.ihl() < 5) {
-    return DropReason::bad_ipv4_ihl;
-  }
-  const std::size_t hl = ip.header_length();
-  if (l3.size() < hl) {
-    return DropReason::truncated_ipv4;
-  }
-  const std::size_t total = ip.total_length();
-  if (total < hl) {
-    return DropReason::ipv4_total_length_too_short;
-  }
-  if (total > l3.size()) {
-    return DropReason::ipv4_total_length_exceeds_frame;
-  }
-  f.l3 = L3Kind::ipv4;
-  f.l3_bytes = l3.first(total);
-  f.trailing = l3.size() - total;
-  // Member by member, straight into the result: a temporary built field by field and then
-  // copied whole is read back before its narrow stores retire (a store-forwarding stall).
-  std::memcpy(f.src_ip_bytes.data(), l3.data() + 12, 4);
-  std::memcpy(f.dst_ip_bytes.data(), l3.data() + 16, 4);
-  Ipv4Fields& v4 = f.ipv4;
-  v4.ihl = ip.ihl();
-  v4.tos = ip.tos();
-  v4.total_length = ip.total_length();
-  v4.id = ip.id();
-  v4.flags = ip.flags();
-  v4.fragment_offset = ip.fragment_offset();
-  v4.ttl = ip.ttl();
-  v4.protocol = ip.protocol();
-  v4.checksum = ip.checksum();
-  v4.options = ip.options();
-  if (ip.mf() || ip.fragment_offset() != 0) {
-    return DropReason::ipv4_fragment;
-  }
-  if (options_.verify_checksums && !ip.checksum_ok()) {
-    return DropReason::bad_ipv4_checksum;
-  }
-  return parse_l4(f, l3.subspan(hl, total - hl), ip.protocol());
-}
-
 DropReason FrameParser::parse_ipv6(ParsedFrame& f, ConstBytes l3) const noexcept {
   if (l3.size() < Ipv6View::kSize) {
     return DropReason::truncated_ipv6;
@@ -157,8 +273,8 @@ DropReason FrameParser::parse_ipv6(ParsedFrame& f, ConstBytes l3) const noexcept
   f.l3 = L3Kind::ipv6;
   f.l3_bytes = l3.first(Ipv6View::kSize + plen);
   f.trailing = l3.size() - Ipv6View::kSize - plen;
-  std::memcpy(f.src_ip_bytes.data(), l3.data() + 8, 16);
-  std::memcpy(f.dst_ip_bytes.data(), l3.data() + 24, 16);
+  std::memcpy(f.src_ip_bytes_.data(), l3.data() + 8, 16);
+  std::memcpy(f.dst_ip_bytes_.data(), l3.data() + 24, 16);
   Ipv6Fields& v6 = f.ipv6;
   v6.traffic_class = ip.traffic_class();
   v6.flow_label = ip.flow_label();
@@ -189,55 +305,6 @@ DropReason FrameParser::parse_ipv6(ParsedFrame& f, ConstBytes l3) const noexcept
     rest = rest.subspan(size);
   }
   return parse_l4(f, rest, nh);
-}
-
-DropReason FrameParser::parse_l4(ParsedFrame& f, ConstBytes l4,
-                                 std::uint8_t protocol) const noexcept {
-  f.ip_protocol = protocol;
-  f.l4_bytes = l4;
-  const bool v6 = f.l3 == L3Kind::ipv6;
-  if (protocol == kIpProtoUdp) {
-    if (l4.size() < UdpView::kSize) {
-      return DropReason::truncated_udp;
-    }
-    const UdpView udp(l4);
-    const std::size_t len = udp.length();
-    if (len < UdpView::kSize) {
-      return DropReason::udp_length_too_short;
-    }
-    if (len > l4.size()) {
-      return DropReason::udp_length_exceeds_ip;
-    }
-    if (len < l4.size()) {
-      return DropReason::udp_length_short_of_ip;
-    }
-    f.l4 = L4Kind::udp;
-    f.udp.src_port = udp.src_port();
-    f.udp.dst_port = udp.dst_port();
-    f.udp.length = udp.length();
-    f.udp.checksum = udp.checksum();
-    f.payload = l4.subspan(UdpView::kSize);
-    if (options_.verify_checksums) {
-      const std::uint16_t field = udp.checksum();
-      if (field == 0) {
-        // IPv4 allows "no checksum"; IPv6 does not (RFC 8200 §8.1).
-        return v6 ? DropReason::udp_zero_checksum_ipv6 : DropReason::none;
-      }
-      const std::uint64_t sum = checksum_add_without_field(
-          pseudo_header_sum_of(f.l3_bytes, v6, kIpProtoUdp, static_cast<std::uint32_t>(len)), l4,
-          6);
-      if (udp_checksum_finish(sum) != field) {
-        return DropReason::bad_udp_checksum;
-      }
-    }
-    return DropReason::none;
-  }
-  if ((!v6 && protocol == kIpProtoIcmp) || (v6 && protocol == kIpProtoIcmpv6)) {
-    return parse_icmp(f, l4, v6);
-  }
-  f.l4 = L4Kind::other;
-  f.payload = l4;
-  return DropReason::none;
 }
 
 DropReason FrameParser::parse_icmp(ParsedFrame& f, ConstBytes l4, bool v6) const noexcept {

@@ -2,6 +2,7 @@
 // the changed words enter the sum; the rest was summed once).
 #include "conn/wire/frame_template.hpp"
 
+#include <cstdint>
 #include <cstring>
 
 #include "conn/wire/checksum.hpp"
@@ -66,10 +67,17 @@ Bytes FrameTemplate::write(Bytes out, ConstBytes payload, const FramePatch& patc
   if (out.size() < header_size_ || out.size() - header_size_ < payload.size()) {
     return {};
   }
-  // Summed from the caller's bytes, not the copy: loads right after the copy's stores can stall.
-  const std::uint64_t payload_sum = checksum_add(0, payload);
-  if (!payload.empty()) {
-    std::memmove(out.data() + header_size_, payload.data(), payload.size());
+  // Summed from the caller's bytes as they are copied (one pass, and no loads right after the
+  // copy's stores, which can stall); memmove when the caller's bytes overlap where they go.
+  std::byte* to = out.data() + header_size_;
+  const auto from = reinterpret_cast<std::uintptr_t>(payload.data());  // NOLINT: overlap test
+  const auto dst = reinterpret_cast<std::uintptr_t>(to);               // NOLINT: overlap test
+  std::uint64_t payload_sum = 0;
+  if (from + payload.size() <= dst || dst + payload.size() <= from) {
+    payload_sum = checksum_copy(to, payload, 0);
+  } else {
+    payload_sum = checksum_add(0, payload);
+    std::memmove(to, payload.data(), payload.size());
   }
   return patch_headers(out, payload.size(), payload_sum, patch);
 }

@@ -103,10 +103,11 @@ struct Ipv6ExtensionRef {
   std::uint8_t type = 0;
 };
 
+// Widest members first: no padding (ParsedFrame is zeroed per packet, every byte costs).
 struct Ipv6Fields {
-  std::uint8_t traffic_class = 0;
   std::uint32_t flow_label = 0;
   std::uint16_t payload_length = 0;
+  std::uint8_t traffic_class = 0;
   std::uint8_t next_header = 0;  // the fixed header's field; ParsedFrame::ip_protocol is the last
   std::uint8_t hop_limit = 0;
   std::uint8_t extension_count = 0;  // see ParsedFrame::ipv6_extension()
@@ -161,26 +162,24 @@ struct NdpFields {
 };
 
 // Borrowed views into the frame: valid as long as the frame's bytes are.
+// The members are ordered to leave no padding: a ParseResult of 256 bytes or less is zeroed with
+// a few wide stores (g++ and clang inline it or take memset's short path), a larger one loops.
 struct ParsedFrame {
   ConstBytes bytes;  // the whole frame
   MacAddress dst;
   MacAddress src;
+  L3Kind l3 = L3Kind::none;      // which of the L3 fields below are filled
+  L4Kind l4 = L4Kind::none;      // which of the L4 fields below are filled
+  std::uint8_t ip_protocol = 0;  // the upper-layer protocol, after any IPv6 extensions
   VlanStack vlans;               // outer first, with TPID, PCP and DEI
   std::uint16_t ether_type = 0;  // the innermost EtherType
   L2Key key;
 
-  L3Kind l3 = L3Kind::none;
   ConstBytes l3_bytes;  // the IP datagram or ARP message, bounded by its own length
-  // Source and destination address bytes as on the wire (IPv4 in the first 4): copied straight
-  // from the frame; ip_src()/ip_dst() make IpAddress values from them.
-  std::array<std::uint8_t, 16> src_ip_bytes{};
-  std::array<std::uint8_t, 16> dst_ip_bytes{};
   Ipv4Fields ipv4;
   Ipv6Fields ipv6;
 
-  L4Kind l4 = L4Kind::none;
-  std::uint8_t ip_protocol = 0;  // the upper-layer protocol, after any IPv6 extensions
-  ConstBytes l4_bytes;           // UDP datagram, ICMP message or other upper-layer bytes
+  ConstBytes l4_bytes;  // UDP datagram, ICMP message or other upper-layer bytes
   UdpFields udp;
   IcmpFields icmp;
 
@@ -200,8 +199,8 @@ struct ParsedFrame {
   }
   [[nodiscard]] bool is_ip() const noexcept { return l3 == L3Kind::ipv4 || l3 == L3Kind::ipv6; }
   // The IP source and destination (0.0.0.0 when the frame is not IP).
-  [[nodiscard]] IpAddress ip_src() const noexcept { return address(src_ip_bytes); }
-  [[nodiscard]] IpAddress ip_dst() const noexcept { return address(dst_ip_bytes); }
+  [[nodiscard]] IpAddress ip_src() const noexcept { return address(src_ip_bytes_); }
+  [[nodiscard]] IpAddress ip_dst() const noexcept { return address(dst_ip_bytes_); }
 
   // The rarer layers are decoded on demand from the frame's bytes, so that parsing a UDP frame
   // does not pay for them. Safe on the partial frame of a drop too (they check sizes again).
@@ -218,16 +217,25 @@ struct ParsedFrame {
   [[nodiscard]] std::optional<QuotedDatagram> quoted() const noexcept;
 
  private:
+  friend class FrameParser;
   [[nodiscard]] IpAddress address(const std::array<std::uint8_t, 16>& b) const noexcept {
+    if (l3 == L3Kind::ipv4) {
+      // One 4-byte load of what the parser stored in one 4-byte store (store forwarding works).
+      return IpAddress::v4(load_be32(std::as_bytes(std::span(b)), 0));
+    }
     if (l3 == L3Kind::ipv6) {
       return IpAddress::v6(b);
     }
-    if (l3 == L3Kind::ipv4) {
-      return IpAddress::v4(std::array<std::uint8_t, 4>{b[0], b[1], b[2], b[3]});
-    }
     return {};
   }
+  // Source and destination address bytes as on the wire (IPv4 in the first 4), copied by the
+  // parser in one store each. An IpAddress member instead, built field by field by the parser and
+  // copied out whole by ip_src(), stalled on store forwarding.
+  std::array<std::uint8_t, 16> src_ip_bytes_{};
+  std::array<std::uint8_t, 16> dst_ip_bytes_{};
 };
+static_assert(sizeof(ParsedFrame) <= 248,
+              "ParseResult (ParsedFrame + DropReason) must stay <= 256");
 
 // A multi-line human-readable decode, one line per layer (the demo and debug logs use it).
 [[nodiscard]] std::string describe(const ParsedFrame& frame);

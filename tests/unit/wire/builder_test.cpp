@@ -130,6 +130,115 @@ TEST(FrameBuilder, ExplicitEtherTypeForRawPayload) {
   EXPECT_EQ(load_be16(*f, 12), 0x88b5);
 }
 
+// Headers are final when pushed (inside out). When one UDP header sits inside another (a tunnel
+// without its own IP header, raw bytes of odd length between them), both checksums still verify
+// over the final bytes, the outer one covering the inner one's filled-in checksum.
+TEST(FrameBuilder, NestedChecksumsCoverFinalInnerBytes) {
+  for (const bool v6 : {false, true}) {
+    for (const std::size_t gap : {0U, 3U}) {
+      for (const bool inner_icmp : {false, true}) {
+        std::array<std::byte, 512> buf{};
+        FrameBuilder b(buf);
+        const auto payload = payload_of(7);
+        const std::array<std::byte, 3> raw{std::byte{9}, std::byte{8}, std::byte{7}};
+        b.payload(payload);
+        if (inner_icmp) {
+          b.push_icmp_echo(v6 ? kIcmpv6EchoRequest : kIcmpv4EchoRequest, 5, 6);
+        } else {
+          b.push_udp(1, 2);
+        }
+        b.push_bytes(std::span(raw).first(gap)).push_udp(3, 4);
+        if (v6) {
+          b.push_ipv6({.src = kSrc6, .dst = kDst6});
+        } else {
+          b.push_ipv4({.src = kSrc4, .dst = kDst4});
+        }
+        b.push_ethernet(kDstMac, kSrcMac);
+        const auto f = b.finish();
+        ASSERT_TRUE(f) << f.error().message();
+        const std::size_t ip_len = v6 ? 40 : 20;
+        const IpAddress& src = v6 ? kSrc6 : kSrc4;
+        const IpAddress& dst = v6 ? kDst6 : kDst4;
+        const ConstBytes outer = f->subspan(14 + ip_len);
+        const ConstBytes inner = outer.subspan(8 + gap);
+        // A correct checksum makes the whole sum (pseudo-header included) fold to 0xffff.
+        EXPECT_EQ(
+            checksum_fold(checksum_add(
+                pseudo_header_sum(src, dst, kIpProtoUdp, static_cast<std::uint32_t>(outer.size())),
+                outer)),
+            0xffff)
+            << v6 << gap << inner_icmp;
+        std::uint64_t inner_pseudo = 0;
+        if (!inner_icmp) {
+          inner_pseudo =
+              pseudo_header_sum(src, dst, kIpProtoUdp, static_cast<std::uint32_t>(inner.size()));
+        } else if (v6) {
+          inner_pseudo =
+              pseudo_header_sum(src, dst, kIpProtoIcmpv6, static_cast<std::uint32_t>(inner.size()));
+        }
+        EXPECT_EQ(checksum_fold(checksum_add(inner_pseudo, inner)), 0xffff)
+            << v6 << gap << inner_icmp;
+        EXPECT_EQ(FrameParser(ParseOptions{.verify_checksums = true}).parse(*f).drop,
+                  DropReason::none);
+      }
+    }
+  }
+}
+
+// An ICMP message with no IP header around it gets ICMPv4's plain checksum at finish().
+TEST(FrameBuilder, IcmpWithoutIpIsChecksummedAtFinish) {
+  std::array<std::byte, 256> buf{};
+  FrameBuilder b(buf);
+  const auto payload = payload_of(11);
+  b.payload(payload).push_icmp_echo(kIcmpv4EchoRequest, 0x1234, 0x5678);
+  b.push_ethernet(kDstMac, kSrcMac, 0x88b5);
+  const auto f = b.finish();
+  ASSERT_TRUE(f) << f.error().message();
+  EXPECT_EQ(internet_checksum(f->subspan(14)), 0);
+  EXPECT_NE(load_be16(*f, 14 + 2), 0);
+}
+
+// The sticky first error, for each kind of refusal a push can meet.
+TEST(FrameBuilder, FirstErrorSticks) {
+  std::array<std::byte, 256> buf{};
+  {
+    FrameBuilder b(buf);
+    b.payload_size(4).push_ethernet(kDstMac, kSrcMac, 0x88b5).push_vlan({.id = 1});
+    EXPECT_EQ(b.error(), BuildError::missing_protocol);
+    b.reset();
+    b.payload_size(4).push_ethernet(kDstMac, kSrcMac, 0x88b5).push_bytes(payload_of(2));
+    EXPECT_EQ(b.error(), BuildError::bad_order);  // nothing outside the Ethernet header
+    b.push_udp(1, 2);
+    EXPECT_EQ(b.error(), BuildError::bad_order);
+    EXPECT_FALSE(b.finish());
+  }
+  {
+    FrameBuilder b(buf);
+    b.payload_size(2);
+    for (std::size_t i = 0; i < FrameBuilder::kMaxLayers; ++i) {
+      b.push_bytes(payload_of(2)).push_udp(1, 2);
+    }
+    EXPECT_EQ(b.error(), BuildError::too_many_layers);
+    b.push_ipv4({.src = kSrc4, .dst = kDst4});
+    EXPECT_EQ(b.error(), BuildError::too_many_layers);
+  }
+  {
+    FrameBuilder b(buf, 30);
+    b.push_udp(1, 2).push_ipv4({.src = kSrc4, .dst = kDst4}).push_ethernet(kDstMac, kSrcMac);
+    EXPECT_EQ(b.error(), BuildError::no_room);
+    b.reset();
+    EXPECT_EQ(b.error(), BuildError::none);
+    b.push_udp(1, 2).push_ipv4({.src = kSrc4, .dst = kDst4});
+    EXPECT_TRUE(b.finish());
+  }
+  {
+    std::vector<std::byte> big(70000 + 256);
+    FrameBuilder b(big);
+    b.payload_size(70000).push_udp(1, 2);
+    EXPECT_EQ(b.error(), BuildError::too_long);
+  }
+}
+
 // The template writes what the full builder writes, for every payload size and patch.
 TEST(FrameTemplate, MatchesTheFullBuilder) {
   std::mt19937 rng(1);

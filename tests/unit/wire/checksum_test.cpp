@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -115,6 +116,60 @@ TEST(Checksum, IncrementalUpdate32ForAnAddressRewrite) {
     const auto new_addr = static_cast<std::uint32_t>(rng());
     store_be32(d, 12, new_addr);
     ASSERT_EQ(checksum_update32(before, old_addr, new_addr), internet_checksum(d)) << round;
+  }
+}
+
+// The fold against 16-bit steps, for values where carries pile up and for +0 against -0: only a
+// zero sum folds to 0; any other multiple of 0xffff folds to 0xffff.
+TEST(Checksum, FoldMatchesWordByWordFolding) {
+  const auto slow = [](std::uint64_t sum) {
+    while (sum > 0xffffU) {
+      sum = (sum & 0xffffU) + (sum >> 16U);
+    }
+    return static_cast<std::uint16_t>(sum);
+  };
+  std::vector<std::uint64_t> values{0,
+                                    1,
+                                    0xffff,
+                                    0x10000,
+                                    0x1fffe,
+                                    0xfffeffffULL,
+                                    0xffffffffULL,
+                                    0x100000000ULL,
+                                    0x1fffffffeULL,
+                                    0xffff0000ffff0000ULL,
+                                    0xfffffffeffffffffULL,
+                                    0xffffffffffffffffULL};
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 100000; ++i) {
+    const std::uint64_t r = rng();
+    values.push_back(r);
+    values.push_back(r >> (r % 64));
+    values.push_back(r % 0xffff == 0 ? r : r - r % 0xffff);  // multiples of 0xffff
+  }
+  for (const std::uint64_t v : values) {
+    ASSERT_EQ(checksum_fold(v), slow(v)) << std::hex << v;
+  }
+}
+
+// Copying and summing in one pass gives checksum_add's sum and an exact copy, for every size and
+// alignment around the 16/8/4/2/1-byte steps.
+TEST(Checksum, CopyAndSumEqualsSumThenCopy) {
+  std::mt19937 rng(12);
+  std::vector<std::byte> src(200);
+  for (auto& b : src) {
+    b = static_cast<std::byte>(rng());
+  }
+  for (std::size_t off = 0; off < 8; ++off) {
+    for (std::size_t n = 0; n <= 100; ++n) {
+      std::vector<std::byte> dst(n + 16, std::byte{0x5a});
+      const ConstBytes in(src.data() + off, n);
+      const std::uint64_t sum = checksum_copy(dst.data() + 3, in, 7);
+      ASSERT_EQ(checksum_fold(sum), checksum_fold(checksum_add(7, in))) << off << " " << n;
+      ASSERT_TRUE(std::equal(in.begin(), in.end(), dst.begin() + 3)) << off << " " << n;
+      ASSERT_EQ(dst[2], std::byte{0x5a});
+      ASSERT_EQ(dst[n + 3], std::byte{0x5a});
+    }
   }
 }
 
