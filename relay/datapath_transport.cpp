@@ -263,6 +263,9 @@ void DatapathTransport::on_frames(std::size_t relay, std::size_t /*queue*/,
       const auto key = peek_key(f.data());
       if (key && match(relay, key->dst, key->protocol, key->port, key->icmp_type) != kNoPort) {
         counters_.malformed[static_cast<std::size_t>(p.drop)].add();
+        if (p.checksum_offloaded) {
+          counters_.checksum_offloaded.add();
+        }
       } else {
         counters_.not_ours.add();
       }
@@ -619,6 +622,7 @@ nlohmann::json DatapathTransport::stats_json() const {
   nlohmann::json j;
   j["malformed"] = by_reason;
   j["malformed_total"] = malformed_total();
+  j["udp_checksum_offloaded"] = counters_.checksum_offloaded.get();
   j["not_ours"] = counters_.not_ours.get();
   j["filtered_connected"] = counters_.filtered_connected.get();
   j["no_client_mac"] = counters_.no_client_mac.get();

@@ -52,6 +52,9 @@ struct DatapathTransportOptions {
 // Counts of frames the transport refused, by reason, and of the filters it applied.
 struct DatapathCounters {
   std::array<datapath::Counter, wire::kDropReasonCount> malformed;  // matched a key, then broken
+  // Of malformed[bad_udp_checksum]: frames whose checksum holds only the pseudo-header sum,
+  // i.e. a sender whose (veth) checksum offload never ran: `ethtool -K <peer> tx off`.
+  datapath::Counter checksum_offloaded;
   datapath::Counter not_ours;            // libpcap: frames to the own MAC for no flow of ours
   datapath::Counter filtered_connected;  // from another peer than the locked client
   datapath::Counter no_client_mac;       // a reply to a client whose MAC was never seen
@@ -90,6 +93,9 @@ class DatapathTransport final : public Transport {
   // Thread-safe: drops by reason and filter counts (pkthere's stats line).
   [[nodiscard]] nlohmann::json stats_json() const;
   [[nodiscard]] std::uint64_t malformed_total() const;
+  [[nodiscard]] std::uint64_t checksum_offloaded() const {
+    return counters_.checksum_offloaded.get();
+  }
 
  private:
   struct Port {

@@ -72,10 +72,12 @@ RxParse parse_rx(ConstBytes frame) noexcept {
       }
       return out;
     }
-    const std::uint64_t sum = wire::pseudo_header_sum_of(f.l3_bytes, v6, kProtoUdp, f.udp.length) +
-                              f.udp.src_port + f.udp.dst_port + f.udp.length + r.body_sum;
+    const std::uint64_t pseudo =
+        wire::pseudo_header_sum_of(f.l3_bytes, v6, kProtoUdp, f.udp.length);
+    const std::uint64_t sum = pseudo + f.udp.src_port + f.udp.dst_port + f.udp.length + r.body_sum;
     if (wire::udp_checksum_finish(sum) != field) {
       out.drop = wire::DropReason::bad_udp_checksum;
+      out.checksum_offloaded = wire::checksum_fold(pseudo) == field;
     }
     return out;
   }

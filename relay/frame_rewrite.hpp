@@ -40,6 +40,9 @@ struct RxFrame {
 struct RxParse {
   RxFrame frame;
   wire::DropReason drop = wire::DropReason::none;
+  // A bad UDP checksum that holds just the pseudo-header sum: the sender left the checksum to
+  // an offload that never ran (a kernel sending over veth with TX checksumming on).
+  bool checksum_offloaded = false;
   explicit operator bool() const noexcept { return drop == wire::DropReason::none; }
 };
 

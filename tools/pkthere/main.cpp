@@ -336,6 +336,15 @@ struct Datapath {
   }
 };
 
+// pkthere re-resolves --there on every lock (before the client's first datagram goes on) when
+// --reresolve-mode lets it move the upstream, whatever --reresolve-secs says.
+void reresolve_on_lock(const relay::PkthereOptions& o, relay::Forwarder& forwarder) {
+  if (o.reresolve_mode == relay::ReresolveMode::upstream ||
+      o.reresolve_mode == relay::ReresolveMode::both) {
+    forwarder.reresolve_upstream_on_lock(relay::SystemResolver::instance(), o.there.host);
+  }
+}
+
 int run(int argc, char** argv) {
   Parsed parsed = parse_command_line(argc, argv);
   if (parsed.exit_code) {
@@ -405,6 +414,7 @@ int run(int argc, char** argv) {
     fc.listen = bound;
     auto worker = std::make_unique<Worker>();
     worker->forwarder = std::make_unique<relay::Forwarder>(fc, *dp.transport, clock, sink);
+    reresolve_on_lock(o, *worker->forwarder);
     if (auto st = worker->forwarder->start(); !st) {
       fmt::print(stderr, "[ERROR] --there {}: {}\n", o.there.to_string(), st.error().message());
       return kExitRuntime;
@@ -436,6 +446,7 @@ int run(int argc, char** argv) {
     auto* socket_transport = transport->get();
     worker->transport = std::move(transport).value();
     worker->forwarder = std::make_unique<relay::Forwarder>(fc, *worker->transport, clock, sink);
+    reresolve_on_lock(o, *worker->forwarder);
     if (auto st = worker->forwarder->start(); !st) {
       fmt::print(stderr, "[ERROR] --there {}: {}\n", o.there.to_string(), st.error().message());
       return kExitRuntime;
@@ -519,6 +530,7 @@ int run(int argc, char** argv) {
   auto next_resolve =
       o.reresolve_every.count() > 0 ? started + o.reresolve_every : Clock::TimePoint::max();
   int exit_code = 0;
+  bool warned_offload = false;
   const timespec tick{0, 100'000'000};
   while (true) {
     siginfo_t info{};
@@ -546,6 +558,16 @@ int run(int argc, char** argv) {
     if (now >= next_stats) {
       next_stats = now + stats_every;
       print_stats();
+    }
+    if (!warned_offload && dp.transport && dp.transport->checksum_offloaded() > 0) {
+      // The usual veth trap, said once: frames are dropped as bad and the user should know why.
+      warned_offload = true;
+      logger.line(LogLevel::warn,
+                  fmt::format("{}: UDP frames arrive with only the pseudo-header checksum (the "
+                              "sender's checksum offload never ran, as on veth): they are dropped "
+                              "as bad_udp_checksum; on the sending peer run `ethtool -K <dev> tx "
+                              "off`",
+                              o.iface.value_or("")));
     }
     if (now >= next_resolve) {
       next_resolve = now + o.reresolve_every;

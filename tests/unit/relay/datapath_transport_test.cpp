@@ -203,6 +203,24 @@ TEST_F(DatapathTransportTest, BrokenFramesForOurFlowAreCountedByReasonAndNotForw
   EXPECT_EQ(forwarder_->snapshot().c2u.pkts, 1U);
 }
 
+TEST_F(DatapathTransportTest, AChecksumLeftToAnOffloadIsBadAndNamedAsSuch) {
+  open(Proto::udp, IpEndpoint{ip("127.0.0.1"), 0}, Proto::udp, IpEndpoint{ip("127.0.0.3"), 53},
+       ip("127.0.0.2"));
+  const IpEndpoint listen = transport_->listen_address();
+  auto partial = udp_frame(IpEndpoint{ip("127.0.0.9"), 40000}, listen, "payload", kClientMac);
+  // What a kernel sending over veth with TX checksumming on leaves in the field: the folded
+  // pseudo-header sum alone (CHECKSUM_PARTIAL), which the offload would have completed.
+  const std::uint16_t udp_length = load_be16(ConstBytes(partial), 14 + 20 + 4);
+  const std::uint64_t pseudo =
+      wire::pseudo_header_sum_of(ConstBytes(partial).subspan(14, 20), false, 17, udp_length);
+  store_be16(Bytes(partial), 14 + 20 + 6, wire::checksum_fold(pseudo));
+  EXPECT_TRUE(round_trip(partial).empty());
+  const auto j = transport_->stats_json();
+  EXPECT_EQ(j["malformed"]["bad_udp_checksum"], 1) << j;
+  EXPECT_EQ(j["udp_checksum_offloaded"], 1) << j;
+  EXPECT_EQ(transport_->checksum_offloaded(), 1U);
+}
+
 TEST_F(DatapathTransportTest, UdpClientToIcmpv6UpstreamGetsTheTransportsChecksum) {
   open(Proto::udp, IpEndpoint{ip("::1"), 0}, Proto::icmp, IpEndpoint{ip("fd00::3"), 0}, ip("::1"));
   const IpEndpoint listen = transport_->listen_address();
