@@ -18,8 +18,11 @@
 #include <nlohmann/json.hpp>
 
 #include "base/udp_transport.hpp"
+#include "conn/rudp_conn.hpp"
 #include "pcp/client.hpp"
-#include "tools/etherpath-pcp/emulated_host.hpp"
+#include "tools/common/emulated_host.hpp"
+#include "tools/common/emulated_host_flags.hpp"
+#include "tools/common/usage_error.hpp"
 
 namespace {
 
@@ -32,9 +35,9 @@ extern "C" void on_signal(int /*sig*/) {
 }
 
 // A bad command line: exit 2 with one line that names the flag.
-struct UsageError {
-  std::string message;
-};
+using tool_common::checked;
+using tool_common::usage;
+using tool_common::UsageError;
 
 template <typename T>
 T parse_number(const std::string& flag, const std::string& text, T max) {
@@ -45,14 +48,6 @@ T parse_number(const std::string& flag, const std::string& text, T max) {
     throw UsageError{fmt::format("{}: '{}' is not a number from 0 to {}", flag, text, max)};
   }
   return static_cast<T>(v);
-}
-
-template <typename T>
-T checked(Result<T> r, const char* flag) {
-  if (!r) {
-    throw UsageError{fmt::format("{}: {}", flag, r.error().message())};
-  }
-  return std::move(*r);
 }
 
 IpAddress parse_ip(const std::string& flag, const std::string& text) {
@@ -102,80 +97,50 @@ pcp::Filter parse_filter(const std::string& text) {
   return *f;
 }
 
-// The emulated host's flags as given; parse_emulated() checks them.
-struct EmulatedFlags {
-  const std::string& iface;
-  bool iface_given;
-  const std::string& src_mac;
-  const std::string& vlan;
-  const std::string& tpid;
-  const std::string& src;
-  const std::string& gateway;
-  const std::string& engine;
-  const std::string& xdp_mode;
+// --iface: the host the requests leave from, and its PCP client's endpoint.
+struct EmulatedSource {
+  tool_common::EmulatedHostOptions host;
+  IpEndpoint local;                  // the PCP client's address and port
+  std::optional<IpAddress> gateway;  // the next hop, when the server is not on the link
 };
 
-pcp_tool::EmulatedHostOptions parse_emulated_host(const EmulatedFlags& f, const IpAddress& server) {
-  if (f.iface.empty()) {
-    throw UsageError{"--iface: empty interface name"};
-  }
-  if (f.src_mac.empty()) {
-    throw UsageError{"--src-mac: required with --iface"};
-  }
-  if (f.src.empty()) {
-    throw UsageError{"--src: required with --iface"};
-  }
-  pcp_tool::EmulatedHostOptions o;
-  o.iface = f.iface;
-  o.mac = checked(MacAddress::parse(f.src_mac), "--src-mac");
-  if (o.mac.is_multicast()) {
-    throw UsageError{fmt::format("--src-mac: {} is a multicast MAC, not a host's", f.src_mac)};
-  }
-  const std::uint16_t outer_tpid =
-      f.tpid.empty() ? kTpid8021ad : checked(parse_tpid(f.tpid), "--tpid");
-  o.vlans = checked(VlanStack::parse(f.vlan, outer_tpid), "--vlan");
-  const IpAddress src = parse_ip("--src", f.src);
+EmulatedSource parse_emulated_host(const tool_common::EmulatedHostFlags& f,
+                                   const IpAddress& server) {
+  usage(f.require_iface_name());
+  usage(f.require_mac_and_src());
+  EmulatedSource o;
+  o.host.iface = f.iface();
+  const auto link = usage(f.parse_link(tool_common::MulticastMac::refuse));
+  o.host.mac = link.mac;
+  o.host.vlans = link.vlans;
+  const IpAddress src = parse_ip("--src", f.src());
   if (src.is_unspecified() || src.is_multicast()) {
-    throw UsageError{fmt::format("--src: {} is not a host's unicast address", f.src)};
+    throw UsageError{fmt::format("--src: {} is not a host's unicast address", f.src())};
   }
   if (src.family() != server.family()) {
     throw UsageError{
-        fmt::format("--src: {} is not of the family of --server {}", f.src, server.to_string())};
+        fmt::format("--src: {} is not of the family of --server {}", f.src(), server.to_string())};
   }
   // An ephemeral port (RFC 6335's range) that two tools started side by side rarely share.
   o.local = IpEndpoint{src, static_cast<std::uint16_t>(49152 + ::getpid() % 16384)};
-  if (!f.gateway.empty()) {
-    o.gateway = parse_ip("--gateway", f.gateway);
+  if (!f.gateway().empty()) {
+    o.gateway = parse_ip("--gateway", f.gateway());
     if (o.gateway->family() != server.family()) {
-      throw UsageError{fmt::format("--gateway: {} is not of the family of --server {}", f.gateway,
+      throw UsageError{fmt::format("--gateway: {} is not of the family of --server {}", f.gateway(),
                                    server.to_string())};
     }
   }
-  if (f.engine.empty() || f.engine == "xdp") {
-    o.engine = datapath::EngineKind::xdp;
-  } else if (f.engine == "pcap") {
-    o.engine = datapath::EngineKind::pcap;
-  } else {
-    throw UsageError{fmt::format("--engine: '{}' is not xdp or pcap", f.engine)};
-  }
-  o.xdp_mode = checked(datapath::xdp::parse_xdp_mode(f.xdp_mode.empty() ? "auto" : f.xdp_mode),
-                       "--xdp-mode");
+  const auto engine = usage(f.parse_engine());
+  o.host.engine = engine.engine;
+  o.host.xdp_mode = engine.xdp_mode;
   return o;
 }
 
 // Nothing without --iface (where any emulated-host flag is an error); with it, the host's options.
-std::optional<pcp_tool::EmulatedHostOptions> parse_emulated(const EmulatedFlags& f,
-                                                            const IpAddress& server) {
-  if (!f.iface_given) {
-    for (const auto& [flag, value] :
-         {std::pair{"--src-mac", &f.src_mac}, std::pair{"--vlan", &f.vlan},
-          std::pair{"--tpid", &f.tpid}, std::pair{"--src", &f.src},
-          std::pair{"--gateway", &f.gateway}, std::pair{"--engine", &f.engine},
-          std::pair{"--xdp-mode", &f.xdp_mode}}) {
-      if (!value->empty()) {
-        throw UsageError{fmt::format("{}: only with --iface (an emulated host)", flag)};
-      }
-    }
+std::optional<EmulatedSource> parse_emulated(const tool_common::EmulatedHostFlags& f,
+                                             const IpAddress& server) {
+  if (!f.iface_given()) {
+    usage(f.refuse_without_iface());
     return std::nullopt;
   }
   return parse_emulated_host(f, server);
@@ -199,7 +164,7 @@ struct Command {
   pcp::RequestType type = pcp::RequestType::once;
   pcp::Timers timers;
   bool json = false;
-  std::optional<pcp_tool::EmulatedHostOptions> emulated;  // --iface: send from an emulated host
+  std::optional<EmulatedSource> emulated;  // --iface: send from an emulated host
 };
 
 class Output {
@@ -374,26 +339,34 @@ class SignalsToMainThread {
 
 int run(const Command& cmd) {
   // Declared before the client, so that it outlives the client's thread and its transport.
-  std::unique_ptr<pcp_tool::EmulatedHost> host;
+  std::unique_ptr<tool_common::EmulatedHost> host;
   std::optional<SignalsToMainThread> blocked(std::in_place);
   pcp::ClientOptions options;
   IpAddress client_address;
   if (cmd.emulated) {
-    auto opened = pcp_tool::EmulatedHost::open(*cmd.emulated);
+    auto opened = tool_common::EmulatedHost::open(cmd.emulated->host);
     if (!opened) {
       // The relay's error names the interface.
       fmt::print(stderr, "etherpath-pcp: --iface: {}\n", opened.error().message());
       return 1;
     }
     host = std::move(*opened);
-    auto transport = host->open_transport();
+    conn::RUDPConnOptions ro;
+    ro.local = cmd.emulated->local;
+    ro.gateway = cmd.emulated->gateway;
+    ro.resolve_timeout = 3000ms;
+    // With the Neighbor, the local address becomes owned: ARP/NDP for it is answered (on AF_XDP
+    // through the steering program's owned map), and our own request for the next hop teaches
+    // the server or gateway our MAC before its answer needs it. The host outlives the conn: it
+    // is declared before the client that takes it.
+    auto transport = conn::RUDPConn::open(host->conn(), ro, &host->neighbor());
     if (!transport) {
       fmt::print(stderr, "etherpath-pcp: --src {}: {}\n", cmd.emulated->local.address.to_string(),
                  transport.error().message());
       return 1;
     }
-    options.transport = std::move(*transport);
-    fmt::print(stderr, "etherpath-pcp: from {}\n", host->describe());
+    options.transport = std::unique_ptr<DatagramTransport>(std::move(*transport));
+    fmt::print(stderr, "etherpath-pcp: from {}\n", host->describe(cmd.emulated->local.to_string()));
     client_address = cmd.client.value_or(cmd.emulated->local.address);
   } else if (cmd.client) {
     client_address = *cmd.client;
@@ -492,14 +465,7 @@ int real_main(int argc, char** argv) {
   bool once = false;
   bool keepalive = false;
   bool json = false;
-  std::string iface;
-  std::string src_mac;
-  std::string vlan;
-  std::string tpid;
-  std::string src;
-  std::string gateway;
-  std::string engine;
-  std::string xdp_mode;
+  tool_common::EmulatedHostFlags host;
   app.add_option("--server", server, "PCP server address (requests go to port 5351)")->required();
   app.add_option("--server-port", server_port, "server port (default 5351; for test servers)");
   app.add_option("--client", client, "client address in requests (default: the routed source)");
@@ -521,24 +487,17 @@ int real_main(int argc, char** argv) {
   app.add_option("--mrc", mrc, "give up after N transmissions (default: no limit)");
   app.add_option("--mrd", mrd, "give up after S seconds without an answer (default 30; 0 = never)");
   app.add_flag("--json", json, "one JSON object per event");
-  const char* kEmulated = "Emulated host (through the datapath)";
-  app.add_option("--iface", iface,
-                 "send from an emulated host on this interface (a MAC, VLANs and address that no "
-                 "OS interface has; etherpath does its ARP/NDP)")
-      ->group(kEmulated);
-  app.add_option("--src-mac", src_mac, "the emulated host's MAC (required with --iface)")
-      ->group(kEmulated);
-  app.add_option("--vlan", vlan, "its VLAN stack: VID (802.1Q) or OUTER.INNER (QinQ)")
-      ->group(kEmulated);
-  app.add_option("--tpid", tpid, "outer TPID of QinQ: 88a8 (default) or 8100")->group(kEmulated);
-  app.add_option("--src", src,
-                 "its address, the PCP client's (required with --iface; the family of --server)")
-      ->group(kEmulated);
-  app.add_option("--gateway", gateway, "the next hop, when --server is not on the link")
-      ->group(kEmulated);
-  app.add_option("--engine", engine, "xdp (AF_XDP, default) or pcap (libpcap)")->group(kEmulated);
-  app.add_option("--xdp-mode", xdp_mode, "auto|copy|skb|zc for the xdp engine (default auto)")
-      ->group(kEmulated);
+  host.add_to(
+      app, {.iface = "send from an emulated host on this interface (a MAC, VLANs and address "
+                     "that no OS interface has; etherpath does its ARP/NDP)",
+            .src_mac = "the emulated host's MAC (required with --iface)",
+            .vlan = "its VLAN stack: VID (802.1Q) or OUTER.INNER (QinQ)",
+            .tpid = "outer TPID of QinQ: 88a8 (default) or 8100",
+            .src = "its address, the PCP client's (required with --iface; the family of --server)",
+            .gateway = "the next hop, when --server is not on the link",
+            .engine = "xdp (AF_XDP, default) or pcap (libpcap)",
+            .xdp_mode = "auto|copy|skb|zc for the xdp engine (default auto)",
+            .group = "Emulated host (through the datapath)"});
   app.footer(
       "From an emulated host, requests leave from --src, port 49152 + the pid modulo 16384, and "
       "its answers come back to the same; unsolicited ANNOUNCEs (port 5350) are not listened for, "
@@ -630,9 +589,7 @@ int real_main(int argc, char** argv) {
     }
     cmd.timers.mrd = std::chrono::seconds(parse_number<unsigned>("--mrd", mrd, 86400));
     cmd.json = json;
-    cmd.emulated = parse_emulated(EmulatedFlags{iface, app.count("--iface") > 0, src_mac, vlan,
-                                                tpid, src, gateway, engine, xdp_mode},
-                                  cmd.server);
+    cmd.emulated = parse_emulated(host, cmd.server);
   } catch (const UsageError& e) {
     fmt::print(stderr, "etherpath-pcp: {}\n", e.message);
     return 2;

@@ -22,38 +22,16 @@ Result<std::unique_ptr<EmulatedPinger>> EmulatedPinger::open(const EmulatedPinge
   std::unique_ptr<EmulatedPinger> p(new EmulatedPinger(options));
   p->rx_ = std::make_unique<std::array<std::byte, kMaxFrame + 14>>();
   p->tx_ = std::make_unique<std::array<std::byte, kMaxFrame>>();
-  datapath::RelayOptions ro;
-  ro.engine = options.engine;
-  ro.xdp_mode = options.xdp_mode;
-  ro.frames_per_queue = 1024;
-  EP_TRY(p->relay_, datapath::PacketRelay::open(options.iface, ro));
-  EP_TRY(p->neighbor_, conn::Neighbor::open(*p->relay_));
-  conn::EtherConnOptions co;
-  co.mac = options.mac;
-  co.vlans = options.vlans;
-  co.max_frame = kMaxFrame;
-  co.queue_depth = 256;
-  EP_TRY(p->conn_, conn::EtherConn::open(*p->relay_, co));
-  // Requests for our address (ARP, NDP) reach the Neighbor; on AF_XDP this also puts the address
-  // in the steering program's owned map (PacketRelay::add_owned).
-  EP_TRY_STATUS(p->neighbor_->add_owned(conn::Station{options.mac, options.vlans}, options.source));
-  p->owned_ = true;
+  tool_common::EmulatedHostOptions host = options.host;
+  host.max_frame = kMaxFrame;
+  EP_TRY(p->host_, tool_common::EmulatedHost::open(host));
+  // Requests for our address (ARP, NDP) reach the Neighbor, which answers them.
+  EP_TRY_STATUS(p->host_->own(options.source));
   return p;
 }
 
-EmulatedPinger::~EmulatedPinger() {
-  if (owned_) {
-    neighbor_->remove_owned(conn::Station{options_.mac, options_.vlans}, options_.source);
-  }
-  conn_.reset();
-  neighbor_.reset();
-  relay_.reset();
-}
-
 std::string EmulatedPinger::describe() const {
-  return fmt::format("emulated host {} vlan '{}' on {} ({}, {})", options_.mac.to_string(),
-                     options_.vlans.to_string(), options_.iface, relay_->engine_kind(),
-                     relay_->mode());
+  return host_->describe();
 }
 
 Status EmulatedPinger::send_icmp(const IpAddress& to, const MacAddress& dst_mac, std::uint8_t type,
@@ -66,16 +44,16 @@ Status EmulatedPinger::send_icmp(const IpAddress& to, const MacAddress& dst_mac,
     b.push_ipv6({.src = options_.source, .dst = to, .hop_limit = options_.ttl});
   }
   EP_TRY(auto packet, b.finish());
-  return conn_->send_ip(packet, dst_mac);
+  return host_->conn().send_ip(packet, dst_mac);
 }
 
 Status EmulatedPinger::send(std::uint16_t sequence, ConstBytes data) {
-  const conn::Station self{options_.mac, options_.vlans};
+  const conn::Station self = host_->station();
   const IpAddress hop = options_.gateway.value_or(options_.destination);
   const conn::Neighbor::Pump pump = [this](std::chrono::milliseconds slice) {
     (void)read_one(slice);
   };
-  auto mac = neighbor_->resolve(self, options_.source, hop, options_.resolve_timeout, pump);
+  auto mac = host_->neighbor().resolve(self, options_.source, hop, options_.resolve_timeout, pump);
   if (!mac) {
     if (mac.error().is(Errc::not_found) || mac.error().is(Errc::timeout)) {
       // What the kernel reports when its neighbour entry fails: an error from ourselves.
@@ -117,7 +95,7 @@ Result<std::optional<EchoEvent>> EmulatedPinger::receive(std::chrono::millisecon
 Status EmulatedPinger::read_one(std::chrono::milliseconds timeout) {
   auto& rx = *rx_;
   const Bytes payload_room(rx.data() + 14, kMaxFrame);
-  EP_TRY(auto pkt, conn_->read(payload_room, timeout));
+  EP_TRY(auto pkt, host_->conn().read(payload_room, timeout));
   const auto received = std::chrono::steady_clock::now();
   if (pkt.truncated()) {
     return ok();
@@ -134,7 +112,7 @@ Status EmulatedPinger::read_one(std::chrono::milliseconds timeout) {
   }
   wire::ParsedFrame& f = parsed.frame;
   f.vlans = pkt.vlans;
-  if (neighbor_->handle(f, options_.mac)) {
+  if (host_->neighbor().handle(f, options_.host.mac)) {
     return ok();
   }
   const bool v4 = f.l4 == wire::L4Kind::icmpv4;

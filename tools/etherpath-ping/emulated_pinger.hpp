@@ -8,26 +8,18 @@
 #include <optional>
 #include <string>
 
-#include "base/mac_address.hpp"
-#include "base/vlan.hpp"
-#include "conn/ether_conn.hpp"
-#include "conn/neighbor.hpp"
-#include "datapath/packet_relay.hpp"
+#include "tools/common/emulated_host.hpp"
 #include "tools/etherpath-ping/pinger.hpp"
 
 namespace etherpath::ping {
 
 struct EmulatedPingerOptions {
-  std::string iface;
-  MacAddress mac;
-  VlanStack vlans;
+  tool_common::EmulatedHostOptions host;  // the interface, MAC, VLANs and engine
   IpAddress source;
   IpAddress destination;
   std::optional<IpAddress> gateway;  // the next hop for everything, when the target is not on-link
   std::uint16_t identifier = 0;
   std::uint8_t ttl = 64;
-  datapath::EngineKind engine = datapath::EngineKind::xdp;
-  datapath::xdp::XdpMode xdp_mode = datapath::xdp::XdpMode::automatic;
   std::chrono::milliseconds resolve_timeout{3000};
 };
 
@@ -35,7 +27,7 @@ class EmulatedPinger final : public Pinger {
  public:
   // Opens the relay on the interface (in the calling thread's namespace) and the host on it.
   static Result<std::unique_ptr<EmulatedPinger>> open(const EmulatedPingerOptions& options);
-  ~EmulatedPinger() override;
+  ~EmulatedPinger() override = default;
 
   Status send(std::uint16_t sequence, ConstBytes data) override;
   Result<std::optional<EchoEvent>> receive(std::chrono::milliseconds timeout) override;
@@ -50,11 +42,7 @@ class EmulatedPinger final : public Pinger {
                    std::uint16_t id, std::uint16_t seq, ConstBytes data);
 
   EmulatedPingerOptions options_;
-  // Destroyed in reverse: the host's registrations go before the relay.
-  std::unique_ptr<datapath::PacketRelay> relay_;
-  std::unique_ptr<conn::Neighbor> neighbor_;
-  std::unique_ptr<conn::EtherConn> conn_;
-  bool owned_ = false;
+  std::unique_ptr<tool_common::EmulatedHost> host_;  // owns the source address while it lives
   std::deque<EchoEvent> pending_;
   std::unique_ptr<std::array<std::byte, kMaxFrame + 14>> rx_;
   std::unique_ptr<std::array<std::byte, kMaxFrame>> tx_;

@@ -24,6 +24,8 @@
 #include <CLI/CLI.hpp>
 
 #include "base/unique_fd.hpp"
+#include "tools/common/emulated_host_flags.hpp"
+#include "tools/common/usage_error.hpp"
 #include "tools/etherpath-ping/emulated_pinger.hpp"
 #include "tools/etherpath-ping/kernel_pinger.hpp"
 #include "tools/etherpath-ping/ping_report.hpp"
@@ -44,9 +46,9 @@ extern "C" void on_signal(int /*sig*/) {
   g_stop.store(true);
 }
 
-struct UsageError {
-  std::string message;
-};
+using tool_common::checked;
+using tool_common::usage;
+using tool_common::UsageError;
 
 struct Options {
   std::string host;
@@ -55,14 +57,6 @@ struct Options {
   bool verbose = false;
   std::optional<EmulatedPingerOptions> emulated;
 };
-
-template <typename T>
-T checked(Result<T> r, const char* flag) {
-  if (!r) {
-    throw UsageError{fmt::format("{}: {}", flag, r.error().message())};
-  }
-  return std::move(*r);
-}
 
 std::uint64_t parse_unsigned(const char* flag, const std::string& text, const char* what) {
   std::uint64_t v = 0;
@@ -154,14 +148,7 @@ std::variant<Options, int> parse_command_line(int argc, char** argv) {
   bool numeric = false;
   bool v4_only = false;
   bool v6_only = false;
-  std::string iface;
-  std::string src_mac;
-  std::string vlan;
-  std::string tpid;
-  std::string src;
-  std::string gateway;
-  std::string engine;
-  std::string xdp_mode;
+  tool_common::EmulatedHostFlags host;
   Options o;
   app.add_option("destination", o.host, "address or name to ping")->required();
   app.add_option("-c,--count", count, "stop after N requests (default and 0: until interrupted)");
@@ -172,14 +159,15 @@ std::variant<Options, int> parse_command_line(int argc, char** argv) {
   app.add_flag("-v,--verbose", o.verbose, "say how echoes travel (socket kind or datapath)");
   auto* v4_flag = app.add_flag("-4", v4_only, "IPv4 only");
   app.add_flag("-6", v6_only, "IPv6 only")->excludes(v4_flag);
-  app.add_option("--iface", iface, "ping from an emulated host on this interface");
-  app.add_option("--src-mac", src_mac, "the emulated host's MAC");
-  app.add_option("--vlan", vlan, "its VLAN stack: VID (802.1Q) or OUTER.INNER (QinQ)");
-  app.add_option("--tpid", tpid, "outer TPID of QinQ: 88a8 (default) or 8100");
-  app.add_option("--src", src, "its IPv4 or IPv6 address");
-  app.add_option("--gateway", gateway, "the next hop, when DEST is not on the link");
-  app.add_option("--engine", engine, "xdp (default) or pcap");
-  app.add_option("--xdp-mode", xdp_mode, "auto|copy|skb|zc for the xdp engine");
+  host.add_to(app, {.iface = "ping from an emulated host on this interface",
+                    .src_mac = "the emulated host's MAC",
+                    .vlan = "its VLAN stack: VID (802.1Q) or OUTER.INNER (QinQ)",
+                    .tpid = "outer TPID of QinQ: 88a8 (default) or 8100",
+                    .src = "its IPv4 or IPv6 address",
+                    .gateway = "the next hop, when DEST is not on the link",
+                    .engine = "xdp (default) or pcap",
+                    .xdp_mode = "auto|copy|skb|zc for the xdp engine",
+                    .group = {}});
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -194,29 +182,18 @@ std::variant<Options, int> parse_command_line(int argc, char** argv) {
     o.session.interval = parse_seconds("-i", interval, false);
     o.session.linger = parse_seconds("-W", linger, true);
     const std::uint64_t data_size = parse_unsigned("-s", size, "a number of data bytes");
+    const std::string& iface = host.iface();
     const bool emulated = !iface.empty();
     if (!emulated) {
-      for (const auto& [flag, value] :
-           {std::pair{"--src-mac", &src_mac}, std::pair{"--vlan", &vlan},
-            std::pair{"--tpid", &tpid}, std::pair{"--src", &src}, std::pair{"--gateway", &gateway},
-            std::pair{"--engine", &engine}, std::pair{"--xdp-mode", &xdp_mode}}) {
-        if (!value->empty()) {
-          throw UsageError{fmt::format("{}: only with --iface (an emulated host)", flag)};
-        }
-      }
+      usage(host.refuse_without_iface());
     }
-    if (app.count("--iface") > 0 && iface.empty()) {
-      throw UsageError{"--iface: empty interface name"};
+    if (host.iface_given()) {
+      usage(host.require_iface_name());
     }
     std::optional<IpAddress> source;
     if (emulated) {
-      if (src_mac.empty()) {
-        throw UsageError{"--src-mac: required with --iface"};
-      }
-      if (src.empty()) {
-        throw UsageError{"--src: required with --iface"};
-      }
-      source = checked(IpAddress::parse(src), "--src");
+      usage(host.require_mac_and_src());
+      source = checked(IpAddress::parse(host.src()), "--src");
     }
     int family = AF_UNSPEC;
     if (v4_only || (source && source->is_v4())) {
@@ -249,28 +226,21 @@ std::variant<Options, int> parse_command_line(int argc, char** argv) {
     o.session.size = static_cast<std::size_t>(data_size);
     if (emulated) {
       EmulatedPingerOptions e;
-      e.iface = iface;
-      e.mac = checked(MacAddress::parse(src_mac), "--src-mac");
-      const std::uint16_t outer_tpid =
-          tpid.empty() ? kTpid8021ad : checked(parse_tpid(tpid), "--tpid");
-      e.vlans = checked(VlanStack::parse(vlan, outer_tpid), "--vlan");
+      e.host.iface = iface;
+      const auto link = usage(host.parse_link(tool_common::MulticastMac::allow));
+      e.host.mac = link.mac;
+      e.host.vlans = link.vlans;
       e.source = *source;
       e.destination = dest;
-      if (!gateway.empty()) {
-        e.gateway = checked(IpAddress::parse(gateway), "--gateway");
+      if (!host.gateway().empty()) {
+        e.gateway = checked(IpAddress::parse(host.gateway()), "--gateway");
         if (e.gateway->family() != dest.family()) {
           throw UsageError{"--gateway: not of the same IP family as DEST"};
         }
       }
-      if (engine.empty() || engine == "xdp") {
-        e.engine = datapath::EngineKind::xdp;
-      } else if (engine == "pcap") {
-        e.engine = datapath::EngineKind::pcap;
-      } else {
-        throw UsageError{fmt::format("--engine: '{}' is not xdp or pcap", engine)};
-      }
-      e.xdp_mode = checked(datapath::xdp::parse_xdp_mode(xdp_mode.empty() ? "auto" : xdp_mode),
-                           "--xdp-mode");
+      const auto engine = usage(host.parse_engine());
+      e.host.engine = engine.engine;
+      e.host.xdp_mode = engine.xdp_mode;
       e.identifier = static_cast<std::uint16_t>(::getpid() & 0xffff);
       o.emulated = e;
     }
@@ -287,11 +257,11 @@ int run(const Options& o) {
   if (o.emulated) {
     auto p = EmulatedPinger::open(*o.emulated);
     if (!p) {
-      fmt::print(stderr, "etherpath-ping: {}: {}\n", o.emulated->iface, p.error().message());
+      fmt::print(stderr, "etherpath-ping: {}: {}\n", o.emulated->host.iface, p.error().message());
       return kExitNoReply;
     }
     pinger = std::move(*p);
-    source = o.emulated->source.to_string() + " " + o.emulated->iface;
+    source = o.emulated->source.to_string() + " " + o.emulated->host.iface;
   } else {
     auto p = KernelPinger::open({.destination = o.target.address,
                                  .identifier = static_cast<std::uint16_t>(::getpid() & 0xffff)});
