@@ -10,15 +10,12 @@
 
 #include <algorithm>
 
+#include "conn/wire/icmp.hpp"
 #include "datapath/xdp/xdp_engine.hpp"
 
 namespace etherpath::relay {
 namespace {
 
-constexpr std::uint8_t kEchoRequestV4 = 8;
-constexpr std::uint8_t kEchoReplyV4 = 0;
-constexpr std::uint8_t kEchoRequestV6 = 128;
-constexpr std::uint8_t kEchoReplyV6 = 129;
 constexpr std::size_t kPortSpace = 65536;
 constexpr std::uint32_t kStreak = 8;
 
@@ -27,11 +24,12 @@ std::size_t family_index(const IpAddress& a) {
 }
 
 bool is_echo_request(std::uint8_t protocol, std::uint8_t type) {
-  return protocol == kProtoIcmp ? type == kEchoRequestV4 : type == kEchoRequestV6;
+  return protocol == kProtoIcmp ? type == wire::kIcmpv4EchoRequest
+                                : type == wire::kIcmpv6EchoRequest;
 }
 
 bool is_echo_reply(std::uint8_t protocol, std::uint8_t type) {
-  return protocol == kProtoIcmp ? type == kEchoReplyV4 : type == kEchoReplyV6;
+  return protocol == kProtoIcmp ? type == wire::kIcmpv4EchoReply : type == wire::kIcmpv6EchoReply;
 }
 
 Result<IpEndpoint> local_endpoint(int fd) {

@@ -4,13 +4,12 @@
 #include <cstring>
 
 #include "conn/wire/checksum.hpp"
+#include "conn/wire/ethernet.hpp"
 #include "conn/wire/frame_parser.hpp"
 
 namespace etherpath::relay {
 namespace {
 
-constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
-constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
 constexpr std::uint32_t kEthernetSize = 14;
 constexpr std::uint32_t kVlanSize = 4;
 constexpr std::uint32_t kIpv4Size = 20;
@@ -121,14 +120,14 @@ std::optional<RxKey> peek_key(ConstBytes frame) noexcept {
   at += 2;
   RxKey k;
   std::size_t l4 = 0;
-  if (type == kEtherTypeIpv4) {
+  if (type == wire::kEtherTypeIpv4) {
     if (frame.size() < at + kIpv4Size) {
       return std::nullopt;
     }
     k.protocol = load_u8(frame, at + 9);
     k.dst = IpAddress::v4(load_be32(frame, at + 16));
     l4 = at + std::size_t{load_u8(frame, at) & 0x0fU} * 4U;
-  } else if (type == kEtherTypeIpv6) {
+  } else if (type == wire::kEtherTypeIpv6) {
     if (frame.size() < at + kIpv6Size) {
       return std::nullopt;
     }
@@ -195,7 +194,7 @@ std::optional<std::uint32_t> write_headers(Bytes chunk, std::uint32_t payload_of
     store_be16(f, at + 2, tag.tci());
     at += kVlanSize;
   }
-  store_be16(f, at, v6 ? kEtherTypeIpv6 : kEtherTypeIpv4);
+  store_be16(f, at, v6 ? wire::kEtherTypeIpv6 : wire::kEtherTypeIpv4);
   at += 2;
   const std::uint64_t addresses = address_sum(side.address) + address_sum(target.dst);
   const auto l4_len16 = static_cast<std::uint16_t>(l4_length);
