@@ -24,6 +24,7 @@
 
 #include "datapath/pcap/pcap_engine.hpp"
 #include "datapath/xdp/xdp_engine.hpp"
+#include "tools/common/usage_error.hpp"
 #include "tools/etherpath-gen/flow_template.hpp"
 #include "tools/etherpath-gen/job.hpp"
 #include "tools/etherpath-gen/pcap_writer.hpp"
@@ -35,13 +36,12 @@ namespace {
 using namespace etherpath;       // NOLINT(google-build-using-namespace): a program's main file
 using namespace etherpath::gen;  // NOLINT(google-build-using-namespace)
 
+using tool_common::checked;
+using tool_common::UsageError;
+
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitSignal = 130;
-
-struct UsageError {
-  std::string message;
-};
 
 struct Options {
   GenOptions gen;
@@ -51,14 +51,6 @@ struct Options {
   std::string pcap_file;
   std::uint64_t pcap_count = 1000;
 };
-
-template <typename T>
-T checked(Result<T> r, const char* flag) {
-  if (!r) {
-    throw UsageError{fmt::format("{}: {}", flag, r.error().message())};
-  }
-  return std::move(*r);
-}
 
 // Returns the options, or the exit code when parsing decided (help, bad input).
 std::variant<Options, int> parse_command_line(int argc, char** argv) {
