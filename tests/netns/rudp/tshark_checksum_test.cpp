@@ -53,7 +53,9 @@ class TsharkCheck : public ::testing::TestWithParam<Engine> {
     return std::move(*p);
   }
   static void stop(Process& p) {
-    std::this_thread::sleep_for(200ms);  // let the last frames reach the capture
+    // dumpcap reads TPACKET_V3 blocks, which it sees only when they retire (its read timeout,
+    // 250 ms): a frame sent 200 ms before SIGINT was once missing from the file in CI.
+    std::this_thread::sleep_for(1s);
     p.signal(SIGINT);
     (void)p.wait_for(5s);
   }
