@@ -33,6 +33,8 @@ class FrameParser {
   [[nodiscard]] ParseResult parse(ConstBytes frame) const noexcept;
 
  private:
+  // Every frame but the untagged or single-tagged IPv4/UDP ones of the fast path (in the .cpp).
+  [[nodiscard]] ParseResult parse_general(ConstBytes frame) const noexcept;
   // Fill `f` in place (the result object, built once without copies); return why it stopped.
   DropReason parse_ipv4(ParsedFrame& f, ConstBytes l3) const noexcept;
   DropReason parse_ipv6(ParsedFrame& f, ConstBytes l3) const noexcept;
