@@ -289,6 +289,12 @@ Result<PkthereOptions> validate_options(const RawOptions& raw) {
           fmt::format("{} needs --engine xdp, not pcap", xdp_mode ? "--xdp-mode" : "--queues"));
     }
   }
+  EP_TRY(auto spin_us,
+         number_flag(raw.spin_us, "--spin-us", PkthereOptions::kDefaultSpinUs, 0, 1000000));
+  if (o.engine == EngineKind::socket && !raw.spin_us.empty()) {
+    return bad("--spin-us needs --engine xdp or pcap, not socket");
+  }
+  o.spin = std::chrono::microseconds(spin_us);
   o.queues = static_cast<unsigned>(queues);
   if (xdp_mode) {
     const std::string v = lower(*xdp_mode);

@@ -68,7 +68,7 @@ struct RawOptions {
   std::vector<std::string> here, there, timeout_secs, on_timeout, stats_interval_mins, max_payload,
       workers, reresolve_secs, reresolve_mode, user, group, debug, engine, iface, there_iface,
       queues, xdp_mode, next_hop_mac, max_sessions, echo_timeout_ms, here_mac, here_vlan, there_mac,
-      there_vlan, there_src;
+      there_vlan, there_src, spin_us;
   bool no_stats = false;
 };
 
@@ -100,6 +100,10 @@ struct PkthereOptions {
   std::optional<IpAddress> there_src;      // and address
   std::uint32_t max_sessions = 1;
   std::chrono::milliseconds echo_timeout{5000};
+  // xdp/pcap: how long the forwarder keeps checking the rings after the last frame before it
+  // blocks (--spin-us): a round trip's reply inside this window is taken without a wake-up.
+  static constexpr std::uint32_t kDefaultSpinUs = 100;
+  std::chrono::microseconds spin{kDefaultSpinUs};
 };
 
 // Validates the text of every flag; the error is one line that names the flag (exit status 2).

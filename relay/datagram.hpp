@@ -4,12 +4,34 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 
 #include "base/byte_order.hpp"
 #include "base/ip_address.hpp"
+#include "base/mac_address.hpp"
 
 namespace etherpath::relay {
+
+// Equality in word compares, for the per-frame paths that compare several addresses per frame:
+// the defaulted operator== of IpAddress and MacAddress compiles to memcmp calls.
+[[nodiscard]] inline bool same_address(const IpAddress& a, const IpAddress& b) noexcept {
+  std::array<std::uint64_t, 2> x{};
+  std::array<std::uint64_t, 2> y{};
+  std::memcpy(x.data(), a.bytes().data(), 16);
+  std::memcpy(y.data(), b.bytes().data(), 16);
+  return a.family() == b.family() && ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+[[nodiscard]] inline bool same_endpoint(const IpEndpoint& a, const IpEndpoint& b) noexcept {
+  return a.port == b.port && same_address(a.address, b.address);
+}
+[[nodiscard]] inline bool same_mac(const MacAddress& a, const MacAddress& b) noexcept {
+  std::uint64_t x = 0;
+  std::uint64_t y = 0;
+  std::memcpy(&x, a.octets().data(), 6);
+  std::memcpy(&y, b.octets().data(), 6);
+  return x == y;
+}
 
 // A transport's socket or queue, as the forwarder names it. The listener is always port 0.
 using PortId = std::uint32_t;

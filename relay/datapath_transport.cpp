@@ -209,7 +209,7 @@ Status DatapathTransport::steer(std::size_t relay, const datapath::L4Endpoint& k
 
 PortId DatapathTransport::match(std::size_t relay, const IpAddress& dst, std::uint8_t protocol,
                                 std::uint16_t port, std::uint8_t icmp_type) const {
-  if (relay == 0 && ports_[kListenerPort].open && dst == options_.listen.address) {
+  if (relay == 0 && ports_[kListenerPort].open && same_address(dst, options_.listen.address)) {
     if (options_.listen_proto == Proto::udp) {
       if (protocol == kProtoUdp && port == options_.listen.port) {
         return kListenerPort;
@@ -219,7 +219,7 @@ PortId DatapathTransport::match(std::size_t relay, const IpAddress& dst, std::ui
       return kListenerPort;
     }
   }
-  if (relay == relay_count_ - 1 && dst == *options_.upstream_local) {
+  if (relay == relay_count_ - 1 && same_address(dst, *options_.upstream_local)) {
     if (options_.upstream_proto == Proto::udp) {
       return protocol == kProtoUdp ? udp_ports_[port] : kNoPort;
     }
@@ -231,15 +231,20 @@ PortId DatapathTransport::match(std::size_t relay, const IpAddress& dst, std::ui
 }
 
 void DatapathTransport::learn_client(const IpAddress& ip, const MacAddress& mac) {
+  if (last_learned_ != nullptr && same_mac(last_learned_->mac, mac) &&
+      same_address(last_learned_->ip, ip)) {
+    return;  // the same client as the frame before: no hashing
+  }
   ClientMac& slot = client_macs_[std::hash<IpAddress>{}(ip) % client_macs_.size()];
   if (!slot.valid || slot.ip != ip || slot.mac != mac) {
     slot = ClientMac{ip, mac, true};
   }
+  last_learned_ = &slot;
 }
 
 std::optional<MacAddress> DatapathTransport::client_mac(const IpAddress& ip) const {
   const ClientMac& slot = client_macs_[std::hash<IpAddress>{}(ip) % client_macs_.size()];
-  if (slot.valid && slot.ip == ip) {
+  if (slot.valid && same_address(slot.ip, ip)) {
     return slot.mac;
   }
   return std::nullopt;
@@ -281,7 +286,7 @@ void DatapathTransport::on_frames(std::size_t relay, std::size_t /*queue*/,
     }
     if (id == kListenerPort) {
       if (udp && connected_client_ &&
-          (connected_client_->address != rx.src || connected_client_->port != rx.src_port)) {
+          !same_endpoint(*connected_client_, IpEndpoint{rx.src, rx.src_port})) {
         counters_.filtered_connected.add();
         frames[keep++] = f;
         continue;
@@ -342,6 +347,53 @@ void DatapathTransport::rebalance() {
   }
 }
 
+Status DatapathTransport::round(const DatagramBatch& batch) {
+  // A queue yields at most one ring's batch, which always fits.
+  const std::size_t n = sources_.size();
+  for (std::size_t k = 0; k < n && batch.empty(); ++k) {
+    const auto [r, q] = sources_[(next_source_ + k) % n];
+    EP_TRY_STATUS(relays_[r]->poll_once(q, std::chrono::milliseconds(0)));
+    if (!batch.empty()) {
+      // A busy queue keeps the first turn for a few rounds: an idle queue polled first costs
+      // three syscalls (poll and the link check) per batch. Then the others go first once.
+      const std::size_t at = (next_source_ + k) % n;
+      if (k == 0 && ++streak_ < kStreak) {
+        next_source_ = at;
+      } else {
+        next_source_ = (at + 1) % n;
+        streak_ = 0;
+      }
+    }
+  }
+  return ok();
+}
+
+std::size_t DatapathTransport::xdp_poll_fds(std::array<pollfd, 64>& fds) {
+  std::size_t count = 0;
+  for (const auto& [r, q] : sources_) {
+    auto* x = dynamic_cast<datapath::xdp::XdpEngine*>(relays_[r]->engine());
+    if (x == nullptr || count == fds.size()) {
+      return 0;
+    }
+    fds[count++] = pollfd{x->socket(q).fd(), POLLIN, 0};
+  }
+  return count;
+}
+
+void DatapathTransport::drain_tx(std::size_t r) {
+  auto* x = dynamic_cast<datapath::xdp::XdpEngine*>(relays_[r]->engine());
+  if (x == nullptr || x->queue_count() == 0) {
+    return;
+  }
+  // send() uses queue 0. An empty transmit() is the relay's locked flush: one kick while the TX
+  // ring holds frames (copy mode sends up to 32 per sendto), then the completions are reaped.
+  // The bound covers a full ring; a flush that finds the ring drained only reaps.
+  const std::uint32_t limit = x->socket(0).outstanding_tx() / 32 + 2;
+  for (std::uint32_t i = 0; i < limit && x->socket(0).outstanding_tx() > 0; ++i) {
+    relays_[r]->transmit(0, tx_[r]);
+  }
+}
+
 Result<std::size_t> DatapathTransport::receive(DatagramBatch& batch,
                                                std::chrono::milliseconds wait) {
   release_held();
@@ -352,64 +404,50 @@ Result<std::size_t> DatapathTransport::receive(DatagramBatch& batch,
     DatagramBatch*& p;
     ~Reset() { p = nullptr; }
   } reset{rx_batch_};
-  const std::size_t n = sources_.size();
-  // One non-blocking round over every queue, starting where the last one stopped; a queue
-  // yields at most one ring's batch, which always fits.
-  const auto round = [&]() -> Status {
-    for (std::size_t k = 0; k < n && batch.empty(); ++k) {
-      const auto [r, q] = sources_[(next_source_ + k) % n];
-      EP_TRY_STATUS(relays_[r]->poll_once(q, std::chrono::milliseconds(0)));
-      if (!batch.empty()) {
-        // A busy queue keeps the first turn for a few rounds: an idle queue polled first costs
-        // three syscalls (poll and the link check) per batch. Then the others go first once.
-        const std::size_t at = (next_source_ + k) % n;
-        if (k == 0 && ++streak_ < kStreak) {
-          next_source_ = at;
-        } else {
-          next_source_ = (at + 1) % n;
-          streak_ = 0;
-        }
-      }
-    }
-    return ok();
-  };
-  EP_TRY_STATUS(round());
+  EP_TRY_STATUS(round(batch));
   if (!batch.empty() || wait.count() <= 0) {
     return batch.size();
   }
-  if (n == 1) {
+  // Nothing came. Whatever we sent must be out and its frames back on the fill rings before we
+  // wait for more: a frame left in a TX ring or a completion cache cannot carry the next one in.
+  for (std::size_t r = 0; r < relay_count_; ++r) {
+    drain_tx(r);
+  }
+  rebalance();
+  std::array<pollfd, 64> fds{};
+  const std::size_t nfds = xdp_poll_fds(fds);
+  if (nfds != 0) {
+    if (options_.spin.count() > 0) {
+      // A short bounded spin: a poll(2) without timeout per check, no sleep and no wake-up.
+      const auto until = std::chrono::steady_clock::now() + options_.spin;
+      do {
+        if (::poll(fds.data(), nfds, 0) != 0) {  // frames, or an error the round reports
+          EP_TRY_STATUS(round(batch));
+          if (!batch.empty()) {
+            return batch.size();
+          }
+        }
+      } while (std::chrono::steady_clock::now() < until);
+    }
+    (void)::poll(fds.data(), nfds, static_cast<int>(wait.count()));
+  } else if (sources_.size() == 1) {
     // poll_once waits on the ring and returns; the next round takes what arrived.
     EP_TRY_STATUS(relays_[0]->poll_once(0, wait));
   } else {
-    // Several sockets: poll(2) them together where they are AF_XDP; otherwise short waits on
-    // each in turn (libpcap on two interfaces).
-    std::array<pollfd, 64> fds{};
-    std::size_t nfds = 0;
-    for (const auto& [r, q] : sources_) {
-      auto* x = dynamic_cast<datapath::xdp::XdpEngine*>(relays_[r]->engine());
-      if (x == nullptr || nfds == fds.size()) {
-        nfds = 0;
-        break;
-      }
-      fds[nfds++] = pollfd{x->socket(q).fd(), POLLIN, 0};
-    }
-    if (nfds == n) {
-      (void)::poll(fds.data(), nfds, static_cast<int>(wait.count()));
-    } else {
-      const auto deadline = std::chrono::steady_clock::now() + wait;
-      while (batch.empty() && std::chrono::steady_clock::now() < deadline) {
-        for (const auto& [r, q] : sources_) {
-          EP_TRY_STATUS(relays_[r]->poll_once(q, std::chrono::milliseconds(1)));
-          EP_TRY_STATUS(round());
-          if (!batch.empty()) {
-            break;
-          }
+    // libpcap on two interfaces: short waits on each in turn.
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (batch.empty() && std::chrono::steady_clock::now() < deadline) {
+      for (const auto& [r, q] : sources_) {
+        EP_TRY_STATUS(relays_[r]->poll_once(q, std::chrono::milliseconds(1)));
+        EP_TRY_STATUS(round(batch));
+        if (!batch.empty()) {
+          break;
         }
       }
-      return batch.size();
     }
+    return batch.size();
   }
-  EP_TRY_STATUS(round());
+  EP_TRY_STATUS(round(batch));
   return batch.size();
 }
 
@@ -419,6 +457,7 @@ void DatapathTransport::send(DatagramBatch& batch) {
                            options_.listen_vlans, options_.listen.address};
   const TxSide upstream_side{options_.upstream_mac.value_or(relays_[upstream_relay]->own_mac()),
                              options_.upstream_vlans, *options_.upstream_local};
+  std::array<const void*, 2> same_pool{};  // a pool each relay's engine sends without a copy
   for (std::size_t i = 0; i < batch.size(); ++i) {
     Datagram& d = batch[i];
     if (d.verdict != Verdict::forward) {
@@ -449,7 +488,16 @@ void DatapathTransport::send(DatagramBatch& batch) {
     const ConstBytes chunk(d.buffer, d.capacity);
     const std::uint64_t sum =
         t.protocol == kProtoIcmp ? 0 : payload_sum(chunk, d.offset, d.length, h.rx, h.rx_base);
-    const auto start = write_headers(Bytes(d.buffer, d.capacity), d.offset, d.length, sum, side, t);
+    // A UDP flow's headers come from its template (made at its first frame); the rest are
+    // written field by field.
+    UdpHeaderTemplate& tpl = templates_[to_client ? 0 : 1];
+    if (t.protocol == kProtoUdp && !tpl.is_for(side.address, t)) {
+      (void)tpl.prepare(side, t);
+    }
+    const auto start =
+        t.protocol == kProtoUdp && tpl.valid()
+            ? tpl.write(Bytes(d.buffer, d.capacity), d.offset, d.length, sum, t.ipv4_id)
+            : write_headers(Bytes(d.buffer, d.capacity), d.offset, d.length, sum, side, t);
     if (!start) {
       counters_.no_headroom.add();
       d.verdict = Verdict::failed;
@@ -458,8 +506,14 @@ void DatapathTransport::send(DatagramBatch& batch) {
     datapath::Frame f = h.frame;
     (void)f.reset(*start, d.offset + d.length - *start);
     const std::size_t out = to_client ? 0 : upstream_relay;
-    datapath::Engine* engine = relays_[out]->engine();
-    if (engine != nullptr && !engine->shares_pool(f.pool())) {
+    // Frames of one batch come from one or two pools: ask the engine once per pool.
+    if (f.pool() != same_pool[out]) {
+      datapath::Engine* engine = relays_[out]->engine();
+      if (engine == nullptr || engine->shares_pool(f.pool())) {
+        same_pool[out] = f.pool();
+      }
+    }
+    if (f.pool() != same_pool[out]) {
       // Two libpcap interfaces: no common pool, so the frame is copied (libpcap copies anyway).
       counters_.tx_copied.add();
       d.verdict = relays_[out]->send(f.data()) ? Verdict::sent : Verdict::failed;
@@ -491,7 +545,11 @@ void DatapathTransport::send(DatagramBatch& batch) {
       counters_.tx_refused.add();
     }
     b.clear();
+    // Out now, not at the next batch's flush: the frames come back to the fill ring sooner, and
+    // a reply does not wait in the ring for the next frame to push it.
+    drain_tx(r);
   }
+  rebalance();
 }
 
 Result<UpstreamPort> DatapathTransport::open_upstream(const IpEndpoint& remote,

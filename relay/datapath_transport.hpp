@@ -3,6 +3,8 @@
 // headers written in their headroom: no copy, and no allocation, lock or syscall per packet.
 #pragma once
 
+#include <poll.h>
+
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -47,6 +49,10 @@ struct DatapathTransportOptions {
   std::optional<MacAddress> upstream_mac;
   VlanStack upstream_vlans;
   std::uint16_t first_echo_id = 0;  // upstream echo ids are handed out from here (0 = from pid)
+  // When receive() finds nothing, it checks the AF_XDP rings again for up to this long before it
+  // blocks in poll(2): a frame that arrives meanwhile (the reply of a round trip, the next burst)
+  // is taken without a wake-up, which costs tens of microseconds on a VM. 0 = block at once.
+  std::chrono::microseconds spin{0};
 };
 
 // Counts of frames the transport refused, by reason, and of the filters it applied.
@@ -132,6 +138,13 @@ class DatapathTransport final : public Transport {
   [[nodiscard]] datapath::L4Endpoint upstream_key(const Port& p) const;
   void release_held();
   void rebalance();
+  // Makes relay r's TX ring go out now (copy mode sends at most 32 frames per sendto) and reaps
+  // its completions, so the frames are free again before the next receive.
+  void drain_tx(std::size_t r);
+  // One non-blocking round over every queue, starting where the last one stopped.
+  Status round(const DatagramBatch& batch);
+  // The AF_XDP sockets of every source, for poll(2); 0 when a source is not AF_XDP (libpcap).
+  std::size_t xdp_poll_fds(std::array<pollfd, 64>& fds);
   void learn_client(const IpAddress& ip, const MacAddress& mac);
   [[nodiscard]] std::optional<MacAddress> client_mac(const IpAddress& ip) const;
   [[nodiscard]] static Result<UniqueFd> reserve_udp(const IpEndpoint& local);
@@ -159,6 +172,9 @@ class DatapathTransport final : public Transport {
   std::uint32_t streak_ = 0;           // rounds the first source in a row had frames
   std::vector<std::pair<std::size_t, std::size_t>> sources_;
   std::array<ClientMac, 256> client_macs_{};
+  const ClientMac* last_learned_ = nullptr;  // the slot learn_client() wrote or found last
+  // The headers of the last UDP flow to the client [0] and to the upstream [1].
+  std::array<UdpHeaderTemplate, 2> templates_{};
   std::uint16_t ipv4_id_ = 0;
   // TX staging per relay, and which datagram each staged frame carries.
   std::array<datapath::FrameBatch, 2> tx_{};

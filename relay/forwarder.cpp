@@ -262,7 +262,7 @@ void Forwarder::handle_upstream(Datagram& d, std::size_t i, Clock::TimePoint now
       drop(DropReason::no_session, d, "upstream datagram for no live session");
       return;
     }
-    if (d.peer != config_.upstream) {
+    if (!same_endpoint(d.peer, config_.upstream)) {
       drop(DropReason::wrong_upstream, d,
            log_drops() ? fmt::format("unexpected upstream peer {}", d.peer.to_string())
                        : std::string());

@@ -3,6 +3,7 @@
 // headers in the headroom in front of a payload that stays where it is.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 
@@ -11,6 +12,7 @@
 #include "base/mac_address.hpp"
 #include "base/vlan.hpp"
 #include "conn/wire/drop_reason.hpp"
+#include "relay/datagram.hpp"
 
 namespace etherpath::relay {
 
@@ -97,5 +99,40 @@ struct TxTarget {
                                                          std::uint64_t payload_sum,
                                                          const TxSide& side,
                                                          const TxTarget& target) noexcept;
+
+// The headers of one UDP flow (a side and a target) written once and reused: a frame of the flow
+// copies them and sets its lengths, IPv4 id and checksums from sums of the fixed fields kept
+// here. What write_headers() writes, for a fraction of the work per frame.
+class UdpHeaderTemplate {
+ public:
+  // Prepares the headers for `side` and a UDP `target` (its ipv4_id is ignored); false when they
+  // cannot be made (families differ).
+  bool prepare(const TxSide& side, const TxTarget& target) noexcept;
+  [[nodiscard]] bool valid() const noexcept { return size_ != 0; }
+  // Whether the template was made for this flow.
+  [[nodiscard]] bool is_for(const IpAddress& side_address, const TxTarget& target) const noexcept {
+    return valid() && target.src_port == target_.src_port && target.dst_port == target_.dst_port &&
+           target.protocol == kProtoUdp && same_mac(target.dst_mac, target_.dst_mac) &&
+           same_address(target.dst, target_.dst) && same_address(side_address, side_address_);
+  }
+  void reset() noexcept { size_ = 0; }
+  // As write_headers(): where the frame now starts, or nullopt (no headroom, too long).
+  [[nodiscard]] std::optional<std::uint32_t> write(Bytes chunk, std::uint32_t payload_offset,
+                                                   std::uint32_t payload_length,
+                                                   std::uint64_t payload_sum,
+                                                   std::uint16_t ipv4_id) const noexcept;
+
+ private:
+  static constexpr std::size_t kMaxSize = 14 + 8 + 40 + 8;
+  std::array<std::byte, kMaxSize> bytes_{};
+  std::uint32_t size_ = 0;    // 0: not prepared
+  std::uint32_t ip_at_ = 0;   // where the IP header starts
+  std::uint32_t udp_at_ = 0;  // and the UDP header
+  bool v6_ = false;
+  std::uint64_t ip_sum_ = 0;   // IPv4: the header's fixed fields (without length, id, checksum)
+  std::uint64_t udp_sum_ = 0;  // addresses, protocol and ports (without the lengths, payload)
+  IpAddress side_address_;
+  TxTarget target_;
+};
 
 }  // namespace etherpath::relay

@@ -18,7 +18,7 @@ std::uint32_t SessionTable::index_of(const Session& s) const {
 Session* SessionTable::find_client(const IpEndpoint& client) {
   if (capacity_ == 1) {
     // The single-client lock: one compare, no hashing.
-    if (!sessions_.empty() && sessions_[0].live && sessions_[0].client == client) {
+    if (!sessions_.empty() && sessions_[0].live && same_endpoint(sessions_[0].client, client)) {
       return sessions_.data();
     }
     return nullptr;

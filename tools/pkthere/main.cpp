@@ -125,6 +125,10 @@ Parsed parse_command_line(int argc, char** argv) {
   opt("--next-hop-mac", r.next_hop_mac,
       "the upstream's next-hop MAC for the xdp/pcap engines (default: the kernel's route and "
       "neighbour tables)");
+  opt("--spin-us", r.spin_us,
+      "xdp/pcap: after the last frame, keep checking the rings this many microseconds before "
+      "blocking (default 100; 0 = block at once): a reply within it is taken without a wake-up, "
+      "at the price of that much CPU after each burst");
   opt("--max-sessions", r.max_sessions,
       "clients served at once (default 1 = the single-client lock)");
   opt("--echo-timeout-ms", r.echo_timeout_ms,
@@ -266,6 +270,7 @@ struct Datapath {
     to.upstream_mac = o.there_mac;
     to.upstream_vlans = o.there_vlans;
     to.upstream_local = o.there_src;
+    to.spin = o.spin;
     EP_TRY(transport, relay::DatapathTransport::open(to, *client, upstream_relay()));
     if (o.here_mac) {
       EP_TRY(neighbor, conn::Neighbor::open(*client));

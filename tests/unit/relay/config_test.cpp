@@ -124,6 +124,22 @@ TEST(Config, Rejections) {
   EXPECT_EQ(error_of(r), "--iface needs --engine xdp or pcap, not socket");
 }
 
+TEST(Config, SpinBeforeBlockingIsForTheDatapathEngines) {
+  RawOptions r = base();
+  r.engine = {"xdp"};
+  r.iface = {"eth0"};
+  EXPECT_EQ(validate_options(r).value().spin, std::chrono::microseconds(100));
+  r.spin_us = {"0"};
+  EXPECT_EQ(validate_options(r).value().spin, std::chrono::microseconds(0));
+  r.spin_us = {"250"};
+  EXPECT_EQ(validate_options(r).value().spin, std::chrono::microseconds(250));
+  r.spin_us = {"2000000"};
+  EXPECT_EQ(error_of(r), "--spin-us must be between 0 and 1000000 (got 2000000)");
+  r = base();
+  r.spin_us = {"50"};
+  EXPECT_EQ(error_of(r), "--spin-us needs --engine xdp or pcap, not socket");
+}
+
 TEST(Config, MaxPayloadCaps) {
   auto r = base();
   r.max_payload = {"65507"};

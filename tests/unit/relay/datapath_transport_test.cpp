@@ -297,5 +297,90 @@ TEST(FrameRewrite, HeadersWithTwoTagsParseBackWithValidChecksums) {
   EXPECT_FALSE(write_headers(chunk, 10, 4, 0, side, t));
 }
 
+// parse_rx takes IPv4/UDP frames by a fast path: it must accept exactly what the checking parser
+// accepts, with the same fields, whatever single header byte is damaged.
+TEST(FrameRewrite, ParseRxAgreesWithTheCheckingParserOnDamagedHeaders) {
+  const IpEndpoint from{ip("10.1.2.3"), 40000};
+  const IpEndpoint to{ip("10.9.8.7"), 5354};
+  const wire::FrameParser checking(wire::ParseOptions{.verify_checksums = true});
+  std::size_t accepted = 0;
+  for (const std::string_view data :
+       {std::string_view("x"), std::string_view("eighteen bytes....")}) {
+    auto good = udp_frame(from, to, data, kClientMac);
+    good.resize(std::max<std::size_t>(good.size(), 60));  // Ethernet padding for the short one
+    for (std::size_t at = 0; at < 14 + 20 + 8 + 2; ++at) {
+      for (const std::byte flip : {std::byte{0x00}, std::byte{0x01}, std::byte{0x80}}) {
+        auto f = good;
+        f[at] ^= flip;
+        const RxParse r = parse_rx(f);
+        const wire::ParseResult p = checking.parse(f);
+        if (!p) {
+          EXPECT_FALSE(r) << "byte " << at << " flip " << static_cast<int>(flip);
+          continue;
+        }
+        if (p.frame.l4 != wire::L4Kind::udp) {
+          continue;  // another protocol or EtherType: not ours either way
+        }
+        ASSERT_TRUE(r) << "byte " << at << " flip " << static_cast<int>(flip) << ": "
+                       << wire::to_string(r.drop);
+        ++accepted;
+        EXPECT_EQ(r.frame.src, p.frame.ip_src());
+        EXPECT_EQ(r.frame.dst, p.frame.ip_dst());
+        EXPECT_EQ(r.frame.src_mac, p.frame.src);
+        EXPECT_EQ(r.frame.src_port, p.frame.udp.src_port);
+        EXPECT_EQ(r.frame.dst_port, p.frame.udp.dst_port);
+        const auto body = static_cast<std::uint32_t>(p.frame.payload.data() - f.data());
+        EXPECT_EQ(r.frame.payload_offset, body);
+        EXPECT_EQ(r.frame.payload_length, p.frame.payload.size());
+        EXPECT_EQ(r.frame.body_offset, body);
+        EXPECT_EQ(r.frame.body_length, p.frame.payload.size());
+        EXPECT_EQ(wire::checksum_fold(r.frame.body_sum),
+                  wire::checksum_fold(wire::checksum_add(0, p.frame.payload)));
+      }
+    }
+  }
+  EXPECT_GE(accepted, 2U);  // at least the undamaged frames
+}
+
+// The per-flow header template writes the bytes write_headers() writes.
+TEST(FrameRewrite, UdpHeaderTemplateWritesWhatWriteHeadersWrites) {
+  for (const bool v6 : {false, true}) {
+    for (std::size_t tags = 0; tags <= 2; ++tags) {
+      VlanStack vlans;
+      for (std::size_t k = 0; k < tags; ++k) {
+        vlans.push_back({.id = static_cast<std::uint16_t>(100 + k)});
+      }
+      const TxSide side{kOwn, vlans, ip(v6 ? "2001:db8::1" : "10.0.0.1")};
+      TxTarget t;
+      t.dst_mac = kNextHop;
+      t.dst = ip(v6 ? "2001:db8::2" : "10.0.0.2");
+      t.src_port = 1000;
+      t.dst_port = 53;
+      UdpHeaderTemplate tpl;
+      ASSERT_TRUE(tpl.prepare(side, t));
+      ASSERT_TRUE(tpl.is_for(side.address, t));
+      for (const std::uint32_t length : {0U, 1U, 18U, 1400U}) {
+        std::vector<std::byte> a(2048);
+        for (std::size_t k = 0; k < a.size(); ++k) {
+          a[k] = static_cast<std::byte>(k * 7);
+        }
+        auto b = a;
+        t.ipv4_id = static_cast<std::uint16_t>(length * 31 + 5);
+        const std::uint64_t sum = wire::checksum_add(0, ConstBytes(a).subspan(256, length));
+        const auto wa = write_headers(a, 256, length, sum, side, t);
+        const auto wb = tpl.write(b, 256, length, sum, t.ipv4_id);
+        ASSERT_TRUE(wa);
+        ASSERT_EQ(wa, wb);
+        EXPECT_EQ(a, b) << "v6 " << v6 << " tags " << tags << " length " << length;
+      }
+      std::vector<std::byte> small(64);
+      EXPECT_FALSE(tpl.write(small, 10, 4, 0, 0));  // no headroom
+      TxTarget other = t;
+      other.dst_port = 54;
+      EXPECT_FALSE(tpl.is_for(side.address, other));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace etherpath::relay
