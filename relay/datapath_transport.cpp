@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "conn/wire/icmp.hpp"
 #include "datapath/xdp/xdp_engine.hpp"
@@ -64,10 +65,10 @@ Result<IpAddress> route_source(const IpEndpoint& remote) {
 
 }  // namespace
 
-DatapathTransport::DatapathTransport(const DatapathTransportOptions& options,
+DatapathTransport::DatapathTransport(DatapathTransportOptions options,
                                      datapath::PacketRelay& client_side,
                                      datapath::PacketRelay& upstream_side)
-    : options_(options),
+    : options_(std::move(options)),
       relays_{&client_side, &upstream_side},
       relay_count_(&client_side == &upstream_side ? 1 : 2),
       udp_ports_(kPortSpace, kNoPort),
@@ -559,6 +560,14 @@ Result<UpstreamPort> DatapathTransport::open_upstream(const IpEndpoint& remote,
     return fail(Errc::invalid_argument,
                 fmt::format("upstream {} is not of the family of our address {} there",
                             remote.address.to_string(), local.to_string()));
+  }
+  if (!same_address(remote.address, options_.upstream.address)) {
+    // The upstream moved (re-resolve): its next hop may be another host, as the socket engine's
+    // kernel routing would find. The first port reopened looks it up; the others reuse it.
+    if (options_.resolve_next_hop) {
+      EP_TRY(options_.next_hop_mac, options_.resolve_next_hop(remote.address));
+    }
+    options_.upstream = remote;
   }
   Port p;
   p.icmp = options_.upstream_proto == Proto::icmp;

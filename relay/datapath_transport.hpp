@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,7 +39,11 @@ struct DatapathTransportOptions {
   std::optional<IpAddress> upstream_local;
   IpEndpoint upstream;      // where upstream datagrams go (only its address is used here)
   MacAddress next_hop_mac;  // the upstream's next hop on the upstream-side interface
-  bool connected = true;    // a locked client filters the listener (as a connected socket)
+  // Looks up the next hop again when the forwarder moves the upstream to another address (a
+  // re-resolve of --there); unset = next_hop_mac stays for the run (--next-hop-mac). Called on the
+  // forwarder's thread and may block while the kernel resolves the neighbour.
+  std::function<Result<MacAddress>(const IpAddress&)> resolve_next_hop;
+  bool connected = true;  // a locked client filters the listener (as a connected socket)
   // An emulated listener: `listen` is no address of the interface but a host of its own with
   // this MAC and VLAN stack (ARP/NDP for it answered by a conn::Neighbor the caller runs). Its
   // frames come by L2 key (on_batch), and no kernel socket reserves its port.
@@ -124,7 +129,7 @@ class DatapathTransport final : public Transport {
     bool valid = false;
   };
 
-  DatapathTransport(const DatapathTransportOptions& options, datapath::PacketRelay& client_side,
+  DatapathTransport(DatapathTransportOptions options, datapath::PacketRelay& client_side,
                     datapath::PacketRelay& upstream_side);
   Status start();
   // Registers `key` on the relay with this transport's batch function (the first flow of a

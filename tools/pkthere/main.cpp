@@ -254,7 +254,7 @@ struct Datapath {
       next_hop = *o.next_hop_mac;
     } else {
       // The kernel's route and neighbour tables, resolving now (as root) when the entry is
-      // missing; the MAC then stays fixed for the run.
+      // missing; looked up again when a re-resolve moves --there (below).
       EP_TRY(next_hop, datapath::netlink::resolve_next_hop(upstream_relay().ifname(), there.address,
                                                            std::chrono::milliseconds(3000)));
     }
@@ -264,6 +264,14 @@ struct Datapath {
     to.upstream_proto = o.there.proto;
     to.upstream = there;
     to.next_hop_mac = next_hop;
+    if (!o.next_hop_mac) {
+      // When a re-resolve moves --there, the next hop is looked up again (kept capabilities:
+      // CAP_NET_ADMIN lets the kernel be asked to resolve a missing entry).
+      to.resolve_next_hop = [ifname = upstream_relay().ifname()](const IpAddress& address) {
+        return datapath::netlink::resolve_next_hop(ifname, address,
+                                                   std::chrono::milliseconds(3000));
+      };
+    }
     to.connected = !o.debug.no_connect;
     to.listen_mac = o.here_mac;
     to.listen_vlans = o.here_vlans;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,7 @@ class DatapathTransportTest : public ::testing::Test {
     o.upstream = upstream;
     o.upstream_local = upstream_local;
     o.next_hop_mac = kNextHop;
+    o.resolve_next_hop = resolve_;
     auto t = DatapathTransport::open(o, *relay_, *relay_);
     ASSERT_TRUE(t) << t.error();
     transport_ = std::move(t).value();
@@ -126,6 +128,7 @@ class DatapathTransportTest : public ::testing::Test {
   }
 
   datapath::FakeEngine* fake_ = nullptr;
+  std::function<Result<MacAddress>(const IpAddress&)> resolve_;  // set before open()
   std::size_t free_at_start_ = 0;
   std::unique_ptr<datapath::PacketRelay> relay_;
   std::unique_ptr<DatapathTransport> transport_;
@@ -168,6 +171,40 @@ TEST_F(DatapathTransportTest, UdpBothWaysWithValidHeadersAndChecksums) {
   // Every frame went back to the pool (sent ones through completions).
   EXPECT_TRUE(forwarder_->poll(milliseconds(1)));
   EXPECT_EQ(fake_->free_frames(), free_at_start_);
+}
+
+// A re-resolve that moves --there to another address looks the next hop up again (the socket
+// engine gets that from the kernel's routing); frames then go to the new MAC and address.
+TEST_F(DatapathTransportTest, AMovedUpstreamGetsItsNextHopLookedUpAgain) {
+  const MacAddress other_hop = MacAddress::parse("02:00:00:00:00:04").value();
+  std::vector<IpAddress> asked;
+  resolve_ = [&](const IpAddress& a) -> Result<MacAddress> {
+    asked.push_back(a);
+    return other_hop;
+  };
+  open(Proto::udp, IpEndpoint{ip("127.0.0.1"), 0}, Proto::udp, IpEndpoint{ip("127.0.0.3"), 53},
+       ip("127.0.0.2"));
+  const IpEndpoint listen = transport_->listen_address();
+  const IpEndpoint client{ip("127.0.0.9"), 40000};
+  auto sent = round_trip(udp_frame(client, listen, "one", kClientMac));
+  ASSERT_EQ(sent.size(), 1U);
+  EXPECT_EQ(parse_valid(sent[0]).dst, kNextHop);
+  EXPECT_TRUE(asked.empty());  // the same upstream: no lookup
+  forwarder_->request_upstream(IpEndpoint{ip("127.0.0.4"), 53});
+  // Applied at the forwarder's next tick.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (asked.empty() && std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(forwarder_->poll(milliseconds(20)));
+  }
+  ASSERT_EQ(asked.size(), 1U);
+  EXPECT_EQ(asked[0], ip("127.0.0.4"));
+  sent = round_trip(udp_frame(client, listen, "two", kClientMac));
+  ASSERT_EQ(sent.size(), 1U);
+  const wire::ParsedFrame up = parse_valid(sent[0]);
+  EXPECT_EQ(up.dst, other_hop);
+  EXPECT_EQ(up.ip_dst(), ip("127.0.0.4"));
+  EXPECT_EQ(text_of(up.payload), "two");
+  EXPECT_EQ(asked.size(), 1U);  // looked up once per move, not per frame
 }
 
 TEST_F(DatapathTransportTest, BrokenFramesForOurFlowAreCountedByReasonAndNotForwarded) {
