@@ -3,16 +3,21 @@
 
 #include <algorithm>
 
+#include "base/byte_order.hpp"
 #include "conn/wire/arp_ndp.hpp"
+#include "conn/wire/ethernet.hpp"
 #include "conn/wire/frame_parser.hpp"
 #include "conn/wire/icmp.hpp"
+#include "conn/wire/vlan.hpp"
 
 namespace etherpath::conn {
 
 namespace {
 
-constexpr std::uint16_t kEtherTypeArp = 0x0806;
-constexpr std::uint16_t kEtherTypeIpv6 = 0x86dd;
+constexpr std::uint16_t kEtherTypeArp = wire::kEtherTypeArp;
+constexpr std::uint16_t kEtherTypeIpv6 = wire::kEtherTypeIpv6;
+constexpr std::uint8_t kNextHeaderIcmpv6 = 58;
+constexpr std::size_t kIpv6HeaderSize = 40;
 
 // The address a request or solicitation asks about, if the frame is one.
 std::optional<IpAddress> requested_target(const wire::ParsedFrame& f) {
@@ -92,6 +97,11 @@ Status Neighbor::add_owned(const Station& station, const IpAddress& ip) {
   EP_TRY_STATUS(relay_.add_owned(station.vlans, ip));
   owned_.emplace(key, station.mac);
   return ok();
+}
+
+Status Neighbor::receive_unicast_arp(const Station& station) {
+  const std::lock_guard lock(mutex_);
+  return ensure_registered(station.mac, station.vlans, kEtherTypeArp);
 }
 
 void Neighbor::remove_owned(const Station& station, const IpAddress& ip) {
@@ -233,8 +243,40 @@ std::size_t Neighbor::owned_count() const {
   return owned_.size();
 }
 
+bool Neighbor::is_neighbor_frame(ConstBytes frame) {
+  std::size_t at = 12;  // the EtherType, or the first tag's TPID
+  if (frame.size() < at + 2) {
+    return false;
+  }
+  std::uint16_t type = load_be16(frame, at);
+  for (std::size_t i = 0; i < kMaxVlanDepth && wire::is_vlan_tpid(type); ++i) {
+    at += wire::VlanTagView::kSize;
+    if (frame.size() < at + 2) {
+      return false;
+    }
+    type = load_be16(frame, at);
+  }
+  at += 2;
+  if (type == kEtherTypeArp) {
+    return true;
+  }
+  if (type != kEtherTypeIpv6 || frame.size() <= at + kIpv6HeaderSize) {
+    return false;
+  }
+  const std::uint8_t icmp_type = load_u8(frame, at + kIpv6HeaderSize);
+  return load_u8(frame, at + 6) == kNextHeaderIcmpv6 &&
+         (icmp_type == wire::kIcmpv6NeighborSolicit || icmp_type == wire::kIcmpv6NeighborAdvert);
+}
+
+bool Neighbor::offer(ConstBytes frame) {
+  return is_neighbor_frame(frame) && enqueue(frame);
+}
+
 bool Neighbor::deliver(const datapath::Frame& frame, const datapath::L2Header& /*header*/) {
-  const auto data = frame.data();
+  return enqueue(frame.data());
+}
+
+bool Neighbor::enqueue(ConstBytes data) {
   const std::lock_guard lock(ring_mutex_);
   if (ring_count_ == kRingSlots || data.size() > kSlotBytes) {
     return false;

@@ -29,9 +29,8 @@ namespace etherpath::conn {
 // thread; unicast ARP/NDP reaches each host's EtherConn, whose reader hands it to handle().
 //
 // On the AF_XDP engine the steering program passes ARP requests and solicitations to the kernel
-// unless their target is in its owned-address map, which PacketRelay does not expose yet: there
-// the broadcast path stays silent and a peer learns an emulated host's MAC from the host's own
-// request (which the kernel merges, RFC 826) or its announcement. On libpcap it sees everything.
+// unless their target is in its owned-address map; add_owned() puts each owned address there
+// (PacketRelay::add_owned). On libpcap it sees everything.
 class Neighbor final : public datapath::Receiver {
  public:
   // The relay and clock must outlive the Neighbor.
@@ -52,6 +51,24 @@ class Neighbor final : public datapath::Receiver {
 
   // A gratuitous ARP (IPv4) or an unsolicited NA (IPv6) for an owned address.
   Status announce(const Station& station, const IpAddress& ip);
+
+  // For a station whose frames go to a fast path (PacketRelay::on_batch) instead of an EtherConn
+  // of its own, as pkthere's emulated hosts: unicast ARP to its MAC (the kernel's NUD probes,
+  // RFC 1122 §2.3.2.1, RFC 4861 §7.3.3) otherwise has no receiver and goes unanswered, and the
+  // peer's entry goes STALE -> PROBE -> FAILED. This registers (its MAC, VLANs, ARP) to the
+  // Neighbor. Not for a station with an EtherConn registered for ARP: the key would move here.
+  // Unicast NDP shares the fast path's IPv6 key: the fast path hands it over with offer().
+  Status receive_unicast_arp(const Station& station);
+
+  // Whether `frame` (a whole Ethernet frame) is ARP, or a neighbour solicitation or advertisement
+  // (IPv6 without extension headers, as NDP is sent): a few loads, no parse.
+  [[nodiscard]] static bool is_neighbor_frame(ConstBytes frame);
+  // For a fast path (PacketRelay::on_batch callback, on a poll thread) that got a frame it does
+  // not forward: when it is ARP/NDP it is copied and answered on the Neighbor's thread (the
+  // unicast NS of a peer's NUD probe reaches the fast path, whose key is the host's MAC and
+  // IPv6), and true is returned; the caller still owns (and releases) the frame. Never blocks
+  // on anything but a short lock, never sends. False for other frames and when the ring is full.
+  bool offer(ConstBytes frame);
 
   // A frame a host's EtherConn received (or ours): learns its sender and answers it when it asks
   // for an address `self_mac` owns (any owned address when `self_mac` is null). True when the
@@ -91,6 +108,7 @@ class Neighbor final : public datapath::Receiver {
   void run();
   Status send_request(const Station& self, const IpAddress& src_ip, const IpAddress& target);
   Status ensure_registered(const MacAddress& mac, const VlanStack& vlans, std::uint16_t type);
+  bool enqueue(ConstBytes data);  // into ring_, for worker_
 
   datapath::PacketRelay& relay_;
   Clock& clock_;

@@ -3,7 +3,8 @@
 
 Run by tests/netns/rudp/scapy_peer_test.cpp inside the peer namespace, with Debian's python3-scapy
 (/usr/bin/python3, never the python3 on PATH). It sends tagged frames that etherpath must accept
-and answer: an ARP request and a neighbour solicitation for each emulated address, a UDP datagram
+and answer: an ARP request and a neighbour solicitation (multicast, and unicast as a NUD probe)
+for each emulated address, a UDP datagram
 to each RUDPConn (which the test echoes back) and an ICMP/ICMPv6 echo request to each
 IcmpEchoConn that answers. It then checks, field by field, what etherpath sent back: MACs, every
 tag's TPID/VID/PCP/DEI, the IP and L4 fields, and the checksums, which scapy recomputes itself.
@@ -153,8 +154,10 @@ class Peer:
 
     # --- the exchanges -------------------------------------------------------------------------
 
-    def neighbor(self, host):
-        """ARP request / neighbour solicitation for the host's address: the answer, checked."""
+    def neighbor(self, host, unicast=False):
+        """ARP request / neighbour solicitation for the host's address: the answer, checked.
+        unicast: the solicitation goes to the host's own MAC and address, as a NUD probe does
+        (RFC 4861 §7.3.3), instead of its solicited-node group."""
         ip = host["ip"]
         req_tags = self.spec["request_tags"]
         if ":" not in ip:
@@ -166,12 +169,13 @@ class Peer:
             def is_answer(p):
                 return p[3] == ETH_P_ARP and ARP(p[4]).op == 2 and ARP(p[4]).psrc == ip
         else:
-            what = f"ns {ip}"
+            what = f"{'unicast ' if unicast else ''}ns {ip}"
             nsma = in6_getnsma(socket.inet_pton(socket.AF_INET6, ip))
-            dst_ip = socket.inet_ntop(socket.AF_INET6, nsma)
+            dst_ip = ip if unicast else socket.inet_ntop(socket.AF_INET6, nsma)
+            dst_mac = host["mac"] if unicast else in6_getnsmac(nsma)
             ns = (IPv6(src=self.spec["peer_v6"], dst=dst_ip, hlim=255) / ICMPv6ND_NS(tgt=ip) /
                   ICMPv6NDOptSrcLLAddr(lladdr=self.mac))
-            frame = l2_header(in6_getnsmac(nsma), self.mac, req_tags, ETH_P_IPV6) + bytes(ns)
+            frame = l2_header(dst_mac, self.mac, req_tags, ETH_P_IPV6) + bytes(ns)
 
             def is_answer(p):
                 return p[3] == ETH_P_IPV6 and ICMPv6ND_NA in IPv6(p[4]) and \
@@ -313,6 +317,8 @@ def main():
     hosts = spec["udp"] + spec["echo"]
     for host in hosts:
         peer.neighbor(host)
+        if ":" in host["ip"]:
+            peer.neighbor(host, unicast=True)
     for i, host in enumerate(spec["udp"]):
         peer.udp(host, i)
     for i, host in enumerate(spec["echo"]):
