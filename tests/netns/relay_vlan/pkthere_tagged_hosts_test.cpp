@@ -1,0 +1,171 @@
+// pkthere (--engine xdp and pcap) with TAGGED emulated hosts between real kernel peers: the
+// listener --here-mac/--here-vlan on the client's VLANs (802.1Q, or QinQ with an 802.1ad outer
+// tag), the upstream side --there-mac/--there-vlan/--there-src on the upstream's, each kernel
+// behind a VlanPeer (tests/support). The kernels find both hosts by tagged ARP/NDP, which
+// pkthere's conn::Neighbor answers. dig -> pkthere -> dnsmasq with every query answered (IPv4
+// and IPv6), and ping -> pkthere -> the upstream kernel's echo.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/netns/relay/datapath_peers.hpp"
+#include "tests/netns/relay/relay_harness.hpp"
+#include "tests/netns/relay_vlan/tagged_hosts.hpp"
+
+namespace etherpath::relay {
+namespace {
+
+using etherpath::testing::Process;
+using std::chrono::milliseconds;
+using testing::PkthereRun;
+using testing::TaggedHosts;
+
+enum class Traffic { dns, icmp };
+
+struct TaggedCase {
+  const char* name;
+  const char* engine;
+  const char* here_vlan;
+  const char* there_vlan;
+  bool v6;
+  Traffic traffic;
+};
+
+std::string bracket(const std::string& ip, bool v6) {
+  return v6 ? fmt::format("[{}]", ip) : ip;
+}
+
+// dnsmasq answering example.test (A and AAAA) on the upstream's addresses, port 53.
+std::optional<Process> start_dnsmasq(const TaggedHosts& t) {
+  auto p = Process::spawn(
+      {"dnsmasq", "--keep-in-foreground", "-C", "/dev/null", "--no-resolv", "--no-hosts",
+       "--bind-interfaces", fmt::format("--listen-address={}", TaggedHosts::kUpstream4),
+       fmt::format("--listen-address={}", TaggedHosts::kUpstream6), "--port=53",
+       "--address=/example.test/10.9.9.9", "--address=/example.test/fd00::9", "--pid-file="},
+      &*t.upstream);
+  if (!p) {
+    ADD_FAILURE() << p.error();
+    return std::nullopt;
+  }
+  for (int i = 0; i < 50; ++i) {
+    if (t.upstream->exec(fmt::format(
+            "dig @{} ready.example.test A +tries=1 +timeout=1 +short | grep -q 10.9.9.9",
+            TaggedHosts::kUpstream4))) {
+      return std::move(p).value();
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ADD_FAILURE() << "dnsmasq did not come up: " << p->err();
+  return std::nullopt;
+}
+
+class TaggedEmulatedHosts : public ::testing::TestWithParam<TaggedCase> {};
+
+TEST_P(TaggedEmulatedHosts, EveryQueryOrEchoIsAnswered) {
+  EP_SKIP_UNLESS_ROOT();
+  const TaggedCase& tc = GetParam();
+  const VlanStack here_vlans = VlanStack::parse(tc.here_vlan).value();
+  const VlanStack there_vlans = VlanStack::parse(tc.there_vlan).value();
+  auto t = TaggedHosts::create(here_vlans, there_vlans);
+  ASSERT_TRUE(t);
+  const bool dns = tc.traffic == Traffic::dns;
+  const std::optional<Process> dnsmasq = dns ? start_dnsmasq(*t) : std::nullopt;
+  ASSERT_TRUE(dnsmasq || !dns);
+  const std::string listener = tc.v6 ? TaggedHosts::kListener6 : TaggedHosts::kListener4;
+  const std::string upstream = tc.v6 ? TaggedHosts::kUpstream6 : TaggedHosts::kUpstream4;
+  const std::string there_src = tc.v6 ? TaggedHosts::kThere6 : TaggedHosts::kThere4;
+  const std::vector<std::string> args{
+      "--engine", tc.engine, "--iface", t->relay_iface(), "--here",
+      dns ? fmt::format("UDP:{}:5354", bracket(listener, tc.v6))
+          : fmt::format("ICMP:{}:0", bracket(listener, tc.v6)),
+      "--here-mac", TaggedHosts::kListenerMac, "--here-vlan", tc.here_vlan, "--there",
+      dns ? fmt::format("UDP:{}:53", bracket(upstream, tc.v6))
+          : fmt::format("ICMP:{}:0", bracket(upstream, tc.v6)),
+      "--there-mac", TaggedHosts::kThereMac, "--there-vlan", tc.there_vlan, "--there-src",
+      there_src,
+      // The relay's kernel has no route onto the tagged upstream: the next hop is given.
+      "--next-hop-mac", t->upstream_mac().to_string(), "--timeout-secs", "5"};
+  // Both kernels send a few untagged frames (MLD, DAD) before their VLAN peer is attached, which
+  // the other's peer drops: counted from here on, every untagged frame is pkthere's.
+  std::array<std::uint64_t, 2> untagged_before{};
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto counters = (i == 0 ? t->client_peer : t->upstream_peer)->counters();
+    ASSERT_TRUE(counters) << counters.error();
+    untagged_before[i] = counters->drop_untagged;
+  }
+  auto run = PkthereRun::start(args, &*t->relay);
+  ASSERT_TRUE(run);
+  EXPECT_NE(run->process.out().find("listener emulated as " + listener), std::string::npos)
+      << run->process.out();
+
+  int expected = 0;
+  if (dns) {
+    expected = 100;
+    const testing::TempDir dir;
+    const std::string file = testing::query_file(dir.path(), "q100", expected);
+    auto out = t->client->exec(
+        fmt::format("dig -b {}#5300 @{} -p 5354 -f {} +tries=1 +timeout=2 +noall +comments",
+                    tc.v6 ? TaggedHosts::kClient6 : TaggedHosts::kClient4, listener, file));
+    ASSERT_TRUE(out) << out.error();
+    EXPECT_EQ(testing::count(*out, "status: NOERROR"), 100U)
+        << run->process.out() << run->process.err();
+  } else {
+    expected = 5;
+    auto out = t->client->exec(
+        fmt::format("ping {} -c 5 -i 0.2 -W 2 -p a5c3 {}", tc.v6 ? "-6" : "-4", listener));
+    ASSERT_TRUE(out) << out.error() << run->process.err();
+    EXPECT_NE(out->find("5 packets transmitted, 5 received"), std::string::npos) << *out;
+    EXPECT_EQ(testing::count(*out, "wrong data"), 0U);
+    EXPECT_EQ(testing::count(*out, "DUP!"), 0U);
+  }
+  // Both kernels learnt the emulated hosts' MACs through their VLANs.
+  const std::string family = tc.v6 ? "-6" : "-4";
+  auto c = t->client->exec(fmt::format("ip {} neigh show {}", family, listener));
+  ASSERT_TRUE(c);
+  EXPECT_NE(c->find(TaggedHosts::kListenerMac), std::string::npos) << *c;
+  auto u = t->upstream->exec(fmt::format("ip {} neigh show {}", family, there_src));
+  ASSERT_TRUE(u);
+  EXPECT_NE(u->find(TaggedHosts::kThereMac), std::string::npos) << *u;
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto counters = (i == 0 ? t->client_peer : t->upstream_peer)->counters();
+    ASSERT_TRUE(counters) << counters.error();
+    const char* side = i == 0 ? "client" : "upstream";
+    EXPECT_GE(counters->rx_accepted, static_cast<std::uint64_t>(expected)) << side;
+    EXPECT_EQ(counters->drop_untagged, untagged_before[i]) << side << ": an untagged frame";
+    EXPECT_EQ(counters->errors, 0U) << side;
+  }
+
+  run->process.signal(SIGTERM);
+  ASSERT_TRUE(run->process.wait_for(milliseconds(5000)));
+  const auto stats = run->last_stats();
+  EXPECT_EQ(stats["c2u_pkts"], expected) << stats;
+  EXPECT_EQ(stats["u2c_pkts"], expected) << stats;
+  EXPECT_EQ(stats["engine"], tc.engine);
+  EXPECT_EQ(stats["drops_malformed_frames"], 0);
+  auto links = t->relay->exec("ip link show");
+  ASSERT_TRUE(links);
+  EXPECT_EQ(links->find("xdp"), std::string::npos) << "an XDP program was left behind";
+}
+
+const TaggedCase kCases[] = {
+    {"xdp_dot1q_v4", "xdp", "100", "200", false, Traffic::dns},
+    {"xdp_qinq_v4", "xdp", "300.400", "200", false, Traffic::dns},
+    {"xdp_dot1q_v6", "xdp", "100", "200", true, Traffic::dns},
+    {"xdp_dot1q_icmp_v4", "xdp", "100", "200", false, Traffic::icmp},
+    {"pcap_dot1q_v4", "pcap", "100", "200", false, Traffic::dns},
+    {"pcap_qinq_v4", "pcap", "300.400", "200", false, Traffic::dns},
+    {"pcap_dot1q_v6", "pcap", "100", "200", true, Traffic::dns},
+    {"pcap_dot1q_icmp_v4", "pcap", "100", "200", false, Traffic::icmp},
+};
+
+INSTANTIATE_TEST_SUITE_P(Cases, TaggedEmulatedHosts, ::testing::ValuesIn(kCases),
+                         [](const ::testing::TestParamInfo<TaggedCase>& p) {
+                           return std::string(p.param.name);
+                         });
+
+}  // namespace
+}  // namespace etherpath::relay
