@@ -15,6 +15,7 @@
 #include "conn/rudp_conn.hpp"
 #include "datapath/packet_relay.hpp"
 #include "tests/netns/rudp/fixture.hpp"
+#include "tests/netns/rudp/kernel_peer.hpp"
 #include "tests/support/netns.hpp"
 #include "tests/support/vlan_peer.hpp"
 
@@ -93,45 +94,18 @@ INSTANTIATE_TEST_SUITE_P(Engines, RudpPair, ::testing::Values(Engine::xdp, Engin
 
 // --- the kernel as the peer -------------------------------------------------------------------
 
-struct PeerCase {
-  const char* name;
-  const char* vlans;
-  std::uint16_t outer_tpid;
-  bool v6;
-};
-
-class RudpKernelPeer : public ::testing::TestWithParam<std::tuple<Engine, PeerCase>> {
- protected:
-  void SetUp() override {
-    EP_SKIP_UNLESS_ROOT();
-    ASSERT_TRUE(net_.setup());
-  }
-  void TearDown() override { net_.teardown(); }
-  TwoNamespaces net_;
-};
+using RudpKernelPeer = KernelPeerTest;
 
 TEST_P(RudpKernelPeer, DatagramsBothWaysWithArpOrNdp) {
-  const auto [engine, pc] = GetParam();
-  const VlanStack vlans = VlanStack::parse(pc.vlans, pc.outer_tpid).value();
-  const std::string b = net_.veth->b();
-  ASSERT_TRUE(net_.ns_b->exec("ip addr add 10.77.0.1/24 dev " + b +
-                              " && ip -6 addr add 2001:db8:77::1/64 dev " + b + " nodad"));
-  if (!vlans.empty()) {
-    auto p = VlanPeer::attach(*net_.ns_b, b, vlans);
-    ASSERT_TRUE(p) << p.error();
-    net_.peer.emplace(std::move(*p));
-  }
-  net_.relay_a = open_relay(*net_.ns_a, net_.veth->a(), engine);
-  ASSERT_TRUE(net_.relay_a);
+  const KernelPeerCase& pc = std::get<1>(GetParam());
   // The emulated host: a MAC and VLANs no OS interface has.
-  const MacAddress host_mac = MacAddress::parse("02:00:00:00:4d:02").value();
-  auto conn = EtherConn::open(*net_.relay_a, {.mac = host_mac, .vlans = vlans});
-  ASSERT_TRUE(conn) << conn.error();
-  auto neighbor = Neighbor::open(*net_.relay_a);
-  ASSERT_TRUE(neighbor) << neighbor.error();
+  const Status started =
+      start("10.77.0.1", "2001:db8:77::1", MacAddress::parse("02:00:00:00:4d:02").value());
+  ASSERT_TRUE(started) << started.error();
+  const std::string& b = net_.veth->b();
   const IpEndpoint local = pc.v6 ? ep("[2001:db8:77::2]:5000") : ep("10.77.0.2:5000");
   const IpEndpoint kernel = pc.v6 ? ep("[2001:db8:77::1]:6000") : ep("10.77.0.1:6000");
-  auto udp = RUDPConn::open(**conn, {.local = local}, neighbor->get());
+  auto udp = RUDPConn::open(conn(), {.local = local}, &neighbor());
   ASSERT_TRUE(udp) << udp.error();
   auto sock = in_netns(*net_.ns_b, [&] { return UdpTransport::open(kernel); });
   ASSERT_TRUE(sock) << sock.error();
@@ -154,7 +128,7 @@ TEST_P(RudpKernelPeer, DatagramsBothWaysWithArpOrNdp) {
     EXPECT_TRUE(std::equal(r.begin(), r.end(), buf.begin())) << i;
   }
   // Each side learnt the other's MAC: we by its reply, the kernel by our request.
-  EXPECT_EQ((*neighbor)->lookup(vlans, kernel.address), net_.veth->mac_b());
+  EXPECT_EQ(neighbor().lookup(vlans(), kernel.address), net_.veth->mac_b());
   auto neigh = net_.ns_b->exec("ip " + std::string(pc.v6 ? "-6 " : "") + "neigh show dev " + b);
   ASSERT_TRUE(neigh);
   EXPECT_NE(neigh->find("02:00:00:00:4d:02"), std::string::npos) << *neigh;
@@ -165,23 +139,12 @@ TEST_P(RudpKernelPeer, DatagramsBothWaysWithArpOrNdp) {
     EXPECT_EQ(c->errors, 0U);
   }
   net_.udp.push_back(std::move(*udp));
-  net_.neighbors.push_back(std::move(*neighbor));
-  net_.conns.push_back(std::move(*conn));
 }
-
-const PeerCase kPeerCases[] = {
-    {"untagged_v4", "", 0x8100, false},   {"untagged_v6", "", 0x8100, true},
-    {"dot1q_v4", "100", 0x8100, false},   {"dot1q_v6", "100", 0x8100, true},
-    {"qinq_v4", "100.20", 0x88a8, false}, {"qinq_v6", "100.20", 0x88a8, true},
-};
 
 INSTANTIATE_TEST_SUITE_P(Peers, RudpKernelPeer,
                          ::testing::Combine(::testing::Values(Engine::xdp, Engine::pcap),
-                                            ::testing::ValuesIn(kPeerCases)),
-                         [](const auto& p) {
-                           return engine_name(std::get<0>(p.param)) + "_" +
-                                  std::get<1>(p.param).name;
-                         });
+                                            ::testing::ValuesIn(kKernelPeerCases)),
+                         kernel_peer_name);
 
 }  // namespace
 }  // namespace etherpath::conn
