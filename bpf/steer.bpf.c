@@ -7,7 +7,9 @@
  *  1. ARP requests and IPv6 neighbour solicitations: to user space if the target address is
  *     owned on this VLAN stack, else XDP_PASS (the host's own neighbour traffic).
  *  2. Unicast: l4_endpoints (VLANs + dst IP + protocol + port or echo id, echo id 0 = any), then
- *     l2_endpoints (dst MAC + VLANs + EtherType), then default_rx (VLANs + EtherType), else PASS.
+ *     the L2 endpoints (dst MAC + VLANs + EtherType: l2_slots for ARP, IPv4 and IPv6, then
+ *     l2_endpoints), then default_rx (VLANs + EtherType), else PASS. A map that holds no keys
+ *     (ep_counts) is not looked up: the verdict is the same, without the hashing.
  *  3. Broadcast/multicast: multicast_subs (VLANs + EtherType), else PASS. XDP cannot clone, so
  *     a frame goes one way: only a subscription takes broadcast away from the kernel.
  * Frames that end inside a header the verdict needs, or carry more than EP_MAX_VLAN_DEPTH tags,
@@ -35,7 +37,16 @@
 #define IP_FRAGMENT_MASK 0x3fff /* MF flag and fragment offset */
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, EP_L2_SLOT_COUNT);
+	__type(key, __u32);
+	__type(value, struct ep_l2_slot);
+} l2_slots SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, EP_L2_MAX_ENTRIES);
 	__type(key, struct ep_l2_key);
 	__type(value, struct ep_endpoint);
@@ -89,6 +100,9 @@ const volatile struct ep_owner ep_owner SEC(".rodata.owner") = {
 	.magic = EP_OWNER_MAGIC,
 	.abi_version = EP_ABI_VERSION,
 };
+
+/* Kept in step with the maps by user space (through the skeleton's mapping of .bss). */
+volatile struct ep_map_counts ep_counts;
 
 /* Where libxdp's dispatcher may run us: before programs of default priority; a PASS goes on to
  * the next program in the chain. */
@@ -291,6 +305,8 @@ static __always_inline int lookup_l4(void *l3, void *data_end, __be16 proto,
 	ret = l4_port(l4, data_end, &key, &is_echo);
 	if (ret <= 0)
 		return ret;
+	if (!ep_counts.l4)
+		return 0; /* parsed all the same: a truncated header is passed either way */
 	if (bpf_map_lookup_elem(&l4_endpoints, &key))
 		return 1;
 	if (is_echo) {
@@ -301,6 +317,59 @@ static __always_inline int lookup_l4(void *l3, void *data_end, __be16 proto,
 	return 0;
 }
 
+/* The l2_slots bit of an EtherType; 0 for the ones only l2_endpoints can hold. */
+static __always_inline __u16 l2_type_bit(__be16 proto)
+{
+	if (proto == bpf_htons(ETH_P_IP))
+		return EP_L2_TYPE_IPV4;
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return EP_L2_TYPE_IPV6;
+	if (proto == bpf_htons(ETH_P_ARP))
+		return EP_L2_TYPE_ARP;
+	return 0;
+}
+
+/* The L2 endpoint lookup: l2_slots, then (when it holds keys) l2_endpoints. 1 on a hit. */
+static __always_inline int lookup_l2(const struct ethhdr *eth, const struct ep_vlan_ids *vlans,
+				     __be16 proto)
+{
+	__u16 bit = l2_type_bit(proto);
+	struct ep_l2_key key = {};
+	__u32 mac_lo;
+	__u16 mac_hi;
+	__u32 vl;
+	__u32 idx;
+	int i;
+
+	if (bit) {
+		__builtin_memcpy(&mac_lo, eth->h_dest, 4);
+		__builtin_memcpy(&mac_hi, eth->h_dest + 4, 2);
+		__builtin_memcpy(&vl, vlans, 4);
+		idx = ep_l2_home(mac_lo, mac_hi, vl);
+		for (i = 0; i < EP_L2_MAX_PROBES; i++) {
+			volatile struct ep_l2_slot *s = bpf_map_lookup_elem(&l2_slots, &idx);
+			__u16 types;
+
+			if (!s)
+				break;
+			types = s->types; /* first: a bit here means the key below is complete */
+			if (!types)
+				break; /* an empty slot ends the probe */
+			/* A matching key without the bit goes on probing: keys are unique, but a slot
+			 * that user space is rewriting may match by accident for a moment. */
+			if ((types & bit) && s->mac_lo == mac_lo && s->mac_hi == mac_hi && s->vlans == vl)
+				return 1;
+			idx = (idx + 1) & EP_L2_SLOT_MASK;
+		}
+	}
+	if (!ep_counts.l2_fallback)
+		return 0;
+	__builtin_memcpy(key.mac, eth->h_dest, ETH_ALEN);
+	key.vlans = *vlans;
+	key.ethertype = proto;
+	return bpf_map_lookup_elem(&l2_endpoints, &key) != 0;
+}
+
 SEC("xdp")
 int etherpath_steer(struct xdp_md *ctx)
 {
@@ -309,7 +378,6 @@ int etherpath_steer(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	struct ep_vlan_ids vlans = { .id = { EP_NO_VLAN, EP_NO_VLAN } };
 	struct ep_vlan_etype_key ve_key = {};
-	struct ep_l2_key l2_key = {};
 	void *l3;
 	__be16 proto;
 	int verdict;
@@ -365,12 +433,9 @@ int etherpath_steer(struct xdp_md *ctx)
 		break;
 	}
 
-	__builtin_memcpy(l2_key.mac, eth->h_dest, ETH_ALEN);
-	l2_key.vlans = vlans;
-	l2_key.ethertype = proto;
-	if (bpf_map_lookup_elem(&l2_endpoints, &l2_key))
+	if (lookup_l2(eth, &vlans, proto))
 		return redirect(ctx, EP_STAT_HIT_L2);
-	if (bpf_map_lookup_elem(&default_rx, &ve_key))
+	if (ep_counts.defaults && bpf_map_lookup_elem(&default_rx, &ve_key))
 		return redirect(ctx, EP_STAT_HIT_DEFAULT);
 	return pass(EP_STAT_PASS_UNICAST_MISS);
 }

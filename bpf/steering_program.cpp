@@ -13,16 +13,20 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "base/mmap_region.hpp"
 #include "base/unique_fd.hpp"
 #include "bpf/percpu_array.hpp"
 
@@ -112,6 +116,8 @@ Status check_layout(const steer_bpf& skel) {
       {skel.maps.multicast_subs, sizeof(ep_vlan_etype_key), sizeof(ep_endpoint)},
       {skel.maps.default_rx, sizeof(ep_vlan_etype_key), sizeof(ep_endpoint)},
       {skel.maps.stats, sizeof(std::uint32_t), sizeof(std::uint64_t)},
+      {skel.maps.l2_slots, sizeof(std::uint32_t), sizeof(ep_l2_slot)},
+      {skel.maps.bss, sizeof(std::uint32_t), sizeof(ep_map_counts)},
   };
   for (const auto& e : expected) {
     if (bpf_map__key_size(e.map) != e.key || bpf_map__value_size(e.map) != e.value) {
@@ -121,7 +127,55 @@ Status check_layout(const steer_bpf& skel) {
                               bpf_map__value_size(e.map), e.key, e.value));
     }
   }
+  if (bpf_map__max_entries(skel.maps.l2_slots) != EP_L2_SLOT_COUNT) {
+    return fail(Errc::malformed,
+                fmt::format("steering map l2_slots: {} slots but steer_abi.h says {}",
+                            bpf_map__max_entries(skel.maps.l2_slots), EP_L2_SLOT_COUNT));
+  }
   return ok();
+}
+
+// An l2_slots key: the raw MAC and VLAN bytes as native integers (steer_abi.h).
+struct SlotKey {
+  std::uint32_t mac_lo = 0;
+  std::uint16_t mac_hi = 0;
+  std::uint32_t vlans = 0;
+  [[nodiscard]] bool same(const ep_l2_slot& s) const {
+    return s.mac_lo == mac_lo && s.mac_hi == mac_hi && s.vlans == vlans;
+  }
+  [[nodiscard]] std::uint32_t home() const {
+    return static_cast<std::uint32_t>(ep_l2_home(mac_lo, mac_hi, vlans));
+  }
+};
+
+SlotKey slot_key(const ep_l2_key& k) {
+  SlotKey key;
+  std::memcpy(&key.mac_lo, k.mac, 4);
+  std::memcpy(&key.mac_hi, k.mac + 4, 2);
+  std::memcpy(&key.vlans, &k.vlans, 4);
+  return key;
+}
+
+// The l2_slots bit of an EtherType (host order); 0: only l2_endpoints holds it.
+std::uint16_t slot_bit(std::uint16_t ether_type) {
+  switch (ether_type) {
+    case 0x0806: return EP_L2_TYPE_ARP;
+    case 0x0800: return EP_L2_TYPE_IPV4;
+    case 0x86dd: return EP_L2_TYPE_IPV6;
+    default: return 0;
+  }
+}
+
+// The program reads types concurrently: it is the one field stored and loaded atomically, and
+// stored last (release), so a reader that sees a bit sees the key written before it.
+std::uint16_t load_types(const ep_l2_slot& s) {
+  return std::atomic_ref<const std::uint16_t>(s.types).load(std::memory_order_acquire);
+}
+void store_types(ep_l2_slot& s, std::uint16_t types) {
+  std::atomic_ref<std::uint16_t>(s.types).store(types, std::memory_order_release);
+}
+void store_count(std::uint32_t& count, std::uint32_t value) {
+  std::atomic_ref<std::uint32_t>(count).store(value, std::memory_order_release);
 }
 
 }  // namespace
@@ -154,6 +208,10 @@ struct SteeringProgram::State {
   State(State&&) = delete;
   State& operator=(State&&) = delete;
   UniqueFd netns;  // the network namespace it was attached in
+  // l2_slots and ep_counts, mapped once the program is loaded (map_shared()).
+  MmapRegion slots_region;
+  MmapRegion counts_region;
+  std::mutex maps_mutex;  // serialises the slot table and the counts (read-modify-write)
   ~State() {
     if (attached && backend) {
       detach_in_netns();
@@ -190,6 +248,146 @@ struct SteeringProgram::State {
   [[nodiscard]] int map_fd(const bpf_map* map) const {
     return skel != nullptr ? bpf_map__fd(map) : -1;
   }
+
+  // Maps l2_slots and .bss (ep_counts) into this process. The skeleton maps .bss only when it
+  // loads the object itself, not when libxdp does, so both are mapped here for either path.
+  Status map_shared() {
+    EP_TRY(slots_region, MmapRegion::map_fd(bpf_map__fd(skel->maps.l2_slots),
+                                            std::size_t{EP_L2_SLOT_COUNT} * sizeof(ep_l2_slot), 0,
+                                            PROT_READ | PROT_WRITE));
+    EP_TRY(counts_region, MmapRegion::map_fd(bpf_map__fd(skel->maps.bss), sizeof(ep_map_counts), 0,
+                                             PROT_READ | PROT_WRITE));
+    return ok();
+  }
+  // Not const: the slots are written through it (the mapping itself does not change).
+  [[nodiscard]] ep_l2_slot* slots() {  // NOLINT(readability-make-member-function-const)
+    return static_cast<ep_l2_slot*>(slots_region.data());
+  }
+  [[nodiscard]] const ep_l2_slot* slots() const {
+    return static_cast<const ep_l2_slot*>(slots_region.data());
+  }
+  [[nodiscard]] ep_map_counts* counts() const {
+    return static_cast<ep_map_counts*>(counts_region.data());
+  }
+
+  // Where `key` is in l2_slots (a live slot or its tombstone), and the first slot an insert may
+  // take (tombstone or empty) within EP_L2_MAX_PROBES of its home.
+  struct Probe {
+    std::optional<std::uint32_t> match;
+    std::optional<std::uint32_t> free;
+  };
+  [[nodiscard]] Probe probe(const SlotKey& key) const {
+    Probe p;
+    std::uint32_t i = key.home();
+    for (int n = 0; n < EP_L2_MAX_PROBES; ++n, i = (i + 1) & EP_L2_SLOT_MASK) {
+      const ep_l2_slot& s = slots()[i];
+      const std::uint16_t types = load_types(s);
+      if (types == 0) {
+        if (!p.free) {
+          p.free = i;
+        }
+        break;
+      }
+      if (key.same(s)) {
+        p.match = i;
+        break;
+      }
+      if (types == EP_L2_SLOT_USED && !p.free) {
+        p.free = i;
+      }
+    }
+    return p;
+  }
+
+  // A tombstone followed by an empty slot lies on no key's probe path (every path that reaches
+  // it would go on into the empty slot): it and the tombstones right before it become empty, so
+  // that churn does not lengthen the probes.
+  void reclaim(std::uint32_t i) {
+    if (load_types(slots()[(i + 1) & EP_L2_SLOT_MASK]) != 0) {
+      return;
+    }
+    while (load_types(slots()[i]) == EP_L2_SLOT_USED) {
+      store_types(slots()[i], 0);
+      i = (i - 1) & EP_L2_SLOT_MASK;
+    }
+  }
+
+  // l2_slots first; keys that find no slot near their home, and EtherTypes without a bit, go to
+  // l2_endpoints.
+  Status add_l2(const ep_l2_key& key, std::uint16_t bit, std::uint32_t id) {
+    const std::lock_guard lock(maps_mutex);
+    if (bit != 0) {
+      const SlotKey k = slot_key(key);
+      const Probe p = probe(k);
+      if (p.match) {
+        ep_l2_slot& s = slots()[*p.match];
+        s.id = id;
+        store_types(s, static_cast<std::uint16_t>(load_types(s) | bit));
+        return ok();
+      }
+      if (p.free) {
+        ep_l2_slot& s = slots()[*p.free];
+        s.mac_lo = k.mac_lo;
+        s.mac_hi = k.mac_hi;
+        s.vlans = k.vlans;
+        s.id = id;
+        store_types(s, static_cast<std::uint16_t>(EP_L2_SLOT_USED | bit));
+        return ok();
+      }
+    }
+    return add_counted(map_fd(skel->maps.l2_endpoints), key, id, "l2_endpoints",
+                       counts()->l2_fallback);
+  }
+
+  Status remove_l2(const ep_l2_key& key, std::uint16_t bit) {
+    const std::lock_guard lock(maps_mutex);
+    bool found = false;
+    if (bit != 0) {
+      const Probe p = probe(slot_key(key));
+      if (p.match) {
+        ep_l2_slot& s = slots()[*p.match];
+        const std::uint16_t types = load_types(s);
+        if ((types & bit) != 0) {
+          store_types(s, static_cast<std::uint16_t>(types & ~bit));
+          found = true;
+          reclaim(*p.match);
+        }
+      }
+    }
+    // An EtherType that once found no slot may be in l2_endpoints (too).
+    if (counts()->l2_fallback != 0) {
+      Status st = remove_counted(map_fd(skel->maps.l2_endpoints), key, "l2_endpoints",
+                                 counts()->l2_fallback);
+      if (st) {
+        found = true;
+      } else if (!st.error().is(Errc::not_found)) {
+        return st;
+      }
+    }
+    if (!found) {
+      return fail(Errc::not_found, "l2_endpoints: no such key");
+    }
+    return ok();
+  }
+
+  // Map updates that keep ep_counts in step (maps_mutex held).
+  template <typename Key>
+  Status add_counted(int fd, const Key& key, std::uint32_t id, const char* name,
+                     std::uint32_t& count) {
+    ep_endpoint old{};
+    const bool existed = fd >= 0 && bpf_map_lookup_elem(fd, &key, &old) == 0;
+    EP_TRY_STATUS(update(fd, key, id, name));
+    if (!existed) {
+      store_count(count, count + 1);
+    }
+    return ok();
+  }
+  template <typename Key>
+  Status remove_counted(int fd, const Key& key, const char* name, std::uint32_t& count) {
+    EP_TRY_STATUS(remove(fd, key, name));
+    store_count(count, count - 1);
+    return ok();
+  }
 };
 
 // Opens the embedded object and stamps it with this process as its owner.
@@ -215,6 +413,7 @@ Result<SteeringProgram> SteeringProgram::load_unattached() {
     return fail_errno("loading the steering program (BPF verifier or privileges)", -err);
   }
   EP_TRY_STATUS(check_layout(*state->skel));
+  EP_TRY_STATUS(state->map_shared());
   return SteeringProgram(std::move(state));
 }
 
@@ -345,6 +544,7 @@ Result<SteeringProgram> SteeringProgram::attach(std::string_view ifname, Steerin
   state->report = std::move(report);
   if (bpf_program__fd(state->skel->progs.etherpath_steer) >= 0) {
     EP_TRY_STATUS(check_layout(*state->skel));
+    EP_TRY_STATUS(state->map_shared());
   }
   return SteeringProgram(std::move(state));
 }
@@ -394,18 +594,24 @@ std::string SteeringProgram::describe_attach() const {
 }
 
 Status SteeringProgram::add_l2(const L2Key& key, std::uint32_t endpoint_id) {
-  return update(state_->map_fd(state_->skel->maps.l2_endpoints), to_abi(key), endpoint_id,
-                "l2_endpoints");
+  EP_TRY_STATUS(loaded("l2_endpoints"));
+  return state_->add_l2(to_abi(key), slot_bit(key.ethertype), endpoint_id);
 }
 Status SteeringProgram::remove_l2(const L2Key& key) {
-  return remove(state_->map_fd(state_->skel->maps.l2_endpoints), to_abi(key), "l2_endpoints");
+  EP_TRY_STATUS(loaded("l2_endpoints"));
+  return state_->remove_l2(to_abi(key), slot_bit(key.ethertype));
 }
 Status SteeringProgram::add_l4(const L4Key& key, std::uint32_t endpoint_id) {
-  return update(state_->map_fd(state_->skel->maps.l4_endpoints), to_abi(key), endpoint_id,
-                "l4_endpoints");
+  EP_TRY_STATUS(loaded("l4_endpoints"));
+  const std::lock_guard lock(state_->maps_mutex);
+  return state_->add_counted(state_->map_fd(state_->skel->maps.l4_endpoints), to_abi(key),
+                             endpoint_id, "l4_endpoints", state_->counts()->l4);
 }
 Status SteeringProgram::remove_l4(const L4Key& key) {
-  return remove(state_->map_fd(state_->skel->maps.l4_endpoints), to_abi(key), "l4_endpoints");
+  EP_TRY_STATUS(loaded("l4_endpoints"));
+  const std::lock_guard lock(state_->maps_mutex);
+  return state_->remove_counted(state_->map_fd(state_->skel->maps.l4_endpoints), to_abi(key),
+                                "l4_endpoints", state_->counts()->l4);
 }
 Status SteeringProgram::add_owned(const OwnedKey& key, std::uint32_t endpoint_id) {
   return update(state_->map_fd(state_->skel->maps.owned_addrs), to_abi(key), endpoint_id,
@@ -429,11 +635,23 @@ Status SteeringProgram::add_default(const VlanEtherTypeKey& key, std::uint32_t e
                  ifname().c_str(), key.ethertype == 0x0800 ? "IPv4" : "IPv6",
                  key.ethertype == 0x0800 ? "IPv4" : "IPv6");
   }
-  return update(state_->map_fd(state_->skel->maps.default_rx), to_abi(key), endpoint_id,
-                "default_rx");
+  EP_TRY_STATUS(loaded("default_rx"));
+  const std::lock_guard lock(state_->maps_mutex);
+  return state_->add_counted(state_->map_fd(state_->skel->maps.default_rx), to_abi(key),
+                             endpoint_id, "default_rx", state_->counts()->defaults);
 }
 Status SteeringProgram::remove_default(const VlanEtherTypeKey& key) {
-  return remove(state_->map_fd(state_->skel->maps.default_rx), to_abi(key), "default_rx");
+  EP_TRY_STATUS(loaded("default_rx"));
+  const std::lock_guard lock(state_->maps_mutex);
+  return state_->remove_counted(state_->map_fd(state_->skel->maps.default_rx), to_abi(key),
+                                "default_rx", state_->counts()->defaults);
+}
+
+Status SteeringProgram::loaded(const char* map) const {
+  if (!state_ || !state_->slots_region.valid() || !state_->counts_region.valid()) {
+    return fail(Errc::closed, fmt::format("{}: the steering program is not loaded", map));
+  }
+  return ok();
 }
 
 Result<Counters> SteeringProgram::read_counters() const {
@@ -470,12 +688,12 @@ Result<TestRunResult> SteeringProgram::test_run(std::span<const std::byte> frame
     opts.ctx_in = &ctx;
     opts.ctx_size_in = sizeof ctx;
   }
-  opts.repeat = 1;
+  opts.repeat = static_cast<int>(std::clamp<std::uint32_t>(options.repeat, 1, 1U << 30U));
   if (bpf_prog_test_run_opts(fd, &opts) != 0) {
     return fail_errno(fmt::format("BPF_PROG_TEST_RUN on a {}-byte frame", frame.size()));
   }
   out.resize(opts.data_size_out);
-  return TestRunResult{static_cast<XdpAction>(opts.retval), std::move(out)};
+  return TestRunResult{static_cast<XdpAction>(opts.retval), std::move(out), opts.duration};
 }
 
 Status SteeringProgram::detach() {

@@ -32,12 +32,14 @@ std::string_view to_string(XdpAction action);
 
 struct TestRunResult {
   XdpAction action = XdpAction::aborted;
-  std::vector<std::byte> frame;  // the frame as the program left it
+  std::vector<std::byte> frame;   // the frame as the program left it
+  std::uint32_t duration_ns = 0;  // the kernel's mean run time per repetition
 };
 
 struct TestRunOptions {
-  unsigned ifindex = 0;   // 0: no device; needed for rx_queue > 0
-  unsigned rx_queue = 0;  // ctx->rx_queue_index
+  unsigned ifindex = 0;      // 0: no device; needed for rx_queue > 0
+  unsigned rx_queue = 0;     // ctx->rx_queue_index
+  std::uint32_t repeat = 1;  // runs on the same frame (for timing: duration_ns is their mean)
 };
 
 // Move-only. The destructor detaches (when attached) and frees the program and its maps.
@@ -105,6 +107,8 @@ class SteeringProgram {
   struct State;
   explicit SteeringProgram(std::unique_ptr<State> state);
   static Result<std::unique_ptr<State>> open_state();
+  // Errc::closed unless the program is loaded and its shared maps are mapped.
+  [[nodiscard]] Status loaded(const char* map) const;
   std::unique_ptr<State> state_;
 };
 

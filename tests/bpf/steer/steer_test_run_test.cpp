@@ -11,6 +11,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <cstring>
 #include <sstream>
 #include <string>
 
@@ -445,6 +446,129 @@ TEST_F(SteerTestRun, RandomAndMutatedFramesAreNeverDroppedOrChanged) {
   EXPECT_GT(d[Counter::pass_truncated], 0U) << describe(d);
 }
 
+TEST_F(SteerTestRun, L2EtherTypesOfOneHostComeAndGoSeparately) {
+  // ARP, IPv4 and IPv6 of one MAC + VLAN stack share an l2_slots slot, one bit each.
+  const Frame v4 = udp4(kEmulatedMac, dot1q(100), kOwnedIp, 53);
+  const Frame v6 = udp6(kEmulatedMac, dot1q(100), kOwnedIp6, 53);
+  const Frame arp_reply =
+      test::ethernet(kEmulatedMac, dot1q(100), kArp, test::arp(2, kPeer, kOwnedIp));
+  for (const std::uint16_t et : {kArp, kIpv4, kIpv6}) {
+    ASSERT_TRUE(program_->add_l2({kEmulatedMac, dot1q(100), et}));
+  }
+  expect_hit(v4, Counter::hit_l2);
+  expect_hit(v6, Counter::hit_l2);
+  expect_hit(arp_reply, Counter::hit_l2);
+  ASSERT_TRUE(program_->remove_l2({kEmulatedMac, dot1q(100), kIpv4}));
+  expect_pass(v4, Counter::pass_unicast_miss);
+  expect_hit(v6, Counter::hit_l2);
+  expect_hit(arp_reply, Counter::hit_l2);
+  auto twice = program_->remove_l2({kEmulatedMac, dot1q(100), kIpv4});
+  ASSERT_FALSE(twice);
+  EXPECT_TRUE(twice.error().is(Errc::not_found)) << twice.error();
+  // Adding a key again overwrites it (no error), as a map update does.
+  ASSERT_TRUE(program_->add_l2({kEmulatedMac, dot1q(100), kIpv6}));
+  ASSERT_TRUE(program_->remove_l2({kEmulatedMac, dot1q(100), kIpv6}));
+  ASSERT_TRUE(program_->remove_l2({kEmulatedMac, dot1q(100), kArp}));
+  expect_pass(v6, Counter::pass_unicast_miss);
+  expect_pass(arp_reply, Counter::pass_unicast_miss);
+  ASSERT_TRUE(program_->add_l2({kEmulatedMac, dot1q(100), kIpv4}));
+  expect_hit(v4, Counter::hit_l2);
+  expect_pass(v6, Counter::pass_unicast_miss);
+  // Another VLAN stack of the same MAC is another key.
+  expect_pass(udp4(kEmulatedMac, dot1q(101), kOwnedIp, 53), Counter::pass_unicast_miss);
+}
+
+TEST_F(SteerTestRun, L2OtherEtherTypes) {
+  // An EtherType without an l2_slots bit (here a local experimental one) lives in l2_endpoints.
+  constexpr std::uint16_t kLocal = 0x88b5;
+  const Frame local = test::ethernet(kEmulatedMac, qinq(100, 20), kLocal, test::ports(1, 2));
+  expect_pass(local, Counter::pass_unicast_miss);
+  ASSERT_TRUE(program_->add_l2({kEmulatedMac, qinq(100, 20), kLocal}));
+  expect_hit(local, Counter::hit_l2);
+  ASSERT_TRUE(program_->add_l2({kEmulatedMac, qinq(100, 20), kIpv4}));
+  expect_hit(udp4(kEmulatedMac, qinq(100, 20), kOwnedIp, 53), Counter::hit_l2);
+  expect_pass(test::ethernet(kEmulatedMac, qinq(100, 20), 0x88b6, test::ports(1, 2)),
+              Counter::pass_unicast_miss);
+  ASSERT_TRUE(program_->remove_l2({kEmulatedMac, qinq(100, 20), kLocal}));
+  expect_pass(local, Counter::pass_unicast_miss);
+  expect_hit(udp4(kEmulatedMac, qinq(100, 20), kOwnedIp, 53), Counter::hit_l2);
+  EXPECT_FALSE(program_->remove_l2({kEmulatedMac, qinq(100, 20), kLocal}));
+}
+
+TEST_F(SteerTestRun, L2KeysWithOneHomeSlotBeyondTheProbeLimitStillHit) {
+  // Find more MACs than the program probes that all hash to one home slot of l2_slots: the
+  // first EP_L2_MAX_PROBES take the slots from there on, the rest go to l2_endpoints. Every one
+  // hits; removing some (tombstones in the chain) leaves the others reachable, and a re-added key
+  // hits again.
+  const ep_vlan_ids untagged = to_abi(VlanStack{});
+  std::uint32_t vlans = 0;
+  std::memcpy(&vlans, &untagged, sizeof vlans);
+  const auto home = [&](const MacAddress& mac) {
+    std::uint32_t lo = 0;
+    std::uint16_t hi = 0;
+    std::memcpy(&lo, mac.octets().data(), 4);
+    std::memcpy(&hi, mac.octets().data() + 4, 2);
+    return ep_l2_home(lo, hi, vlans);
+  };
+  const std::uint64_t target = home(MacAddress::from_u64(0x020000100000ULL));
+  std::vector<MacAddress> same_home;
+  for (std::uint64_t m = 0x020000100000ULL; same_home.size() < EP_L2_MAX_PROBES + 4; ++m) {
+    const MacAddress mac = MacAddress::from_u64(m);
+    if (home(mac) == target) {
+      same_home.push_back(mac);
+    }
+  }
+  for (const auto& mac : same_home) {
+    ASSERT_TRUE(program_->add_l2({mac, {}, kIpv4}));
+  }
+  for (const auto& mac : same_home) {
+    expect_hit(udp4(mac, {}, kOwnedIp, 53), Counter::hit_l2);
+  }
+  for (std::size_t i = 0; i < same_home.size(); i += 3) {
+    ASSERT_TRUE(program_->remove_l2({same_home[i], {}, kIpv4}));
+  }
+  for (std::size_t i = 0; i < same_home.size(); ++i) {
+    if (i % 3 == 0) {
+      expect_pass(udp4(same_home[i], {}, kOwnedIp, 53), Counter::pass_unicast_miss);
+    } else {
+      expect_hit(udp4(same_home[i], {}, kOwnedIp, 53), Counter::hit_l2);
+    }
+  }
+  ASSERT_TRUE(program_->add_l2({same_home[3], {}, kIpv4}));
+  ASSERT_TRUE(program_->add_l2({same_home.back(), {}, kIpv6}));
+  expect_hit(udp4(same_home[3], {}, kOwnedIp, 53), Counter::hit_l2);
+  expect_hit(udp6(same_home.back(), {}, kOwnedIp6, 53), Counter::hit_l2);
+  for (std::size_t i = 0; i < same_home.size(); ++i) {
+    if (i % 3 != 0 || i == 3) {
+      ASSERT_TRUE(program_->remove_l2({same_home[i], {}, kIpv4})) << i;
+    }
+  }
+  ASSERT_TRUE(program_->remove_l2({same_home.back(), {}, kIpv6}));
+  for (const auto& mac : same_home) {
+    expect_pass(udp4(mac, {}, kOwnedIp, 53), Counter::pass_unicast_miss);
+  }
+}
+
+TEST_F(SteerTestRun, RemovedL4AndDefaultKeysNoLongerHit) {
+  // The program skips the maps that hold no keys: the last removal must take effect, and a
+  // key added again must be looked up again.
+  ASSERT_TRUE(program_->add_l4({{}, kHostIp, kUdp, 5000}));
+  ASSERT_TRUE(program_->add_l4({{}, kHostIp, kUdp, 5000}));  // overwritten: still one key
+  ASSERT_TRUE(program_->add_default({dot1q(100), kIpv4}));
+  expect_hit(udp4(kHostMac, {}, kHostIp, 5000), Counter::hit_l4);
+  expect_hit(udp4(kOtherMac, dot1q(100), kForeignIp, 9), Counter::hit_default);
+  ASSERT_TRUE(program_->remove_l4({{}, kHostIp, kUdp, 5000}));
+  ASSERT_TRUE(program_->remove_default({dot1q(100), kIpv4}));
+  expect_pass(udp4(kHostMac, {}, kHostIp, 5000), Counter::pass_unicast_miss);
+  expect_pass(udp4(kOtherMac, dot1q(100), kForeignIp, 9), Counter::pass_unicast_miss);
+  // With no L4 key the L4 header is still parsed: a truncated one is passed as before.
+  ASSERT_TRUE(program_->add_l2({kEmulatedMac, {}, kIpv4}));
+  expect_pass(test::truncated(udp4(kEmulatedMac, {}, kOwnedIp, 53), 14 + 20 + 3),
+              Counter::pass_truncated);
+  ASSERT_TRUE(program_->add_l4({{}, kHostIp, kUdp, 5000}));
+  expect_hit(udp4(kHostMac, {}, kHostIp, 5000), Counter::hit_l4);
+}
+
 TEST_F(SteerTestRun, MapsHoldSixtyFiveThousandHosts) {
   // Issue #4 emulates 65,536 hosts: one L2 key and one owned address each.
   for (std::uint32_t i = 0; i < 65536; ++i) {
@@ -456,6 +580,38 @@ TEST_F(SteerTestRun, MapsHoldSixtyFiveThousandHosts) {
   expect_hit(udp4(MacAddress::from_u64(0x020000000000ULL + 65535), dot1q(100), kOwnedIp, 53),
              Counter::hit_l2);
   expect_hit(arp_request(dot1q(100), IpAddress::v4(0x0a000000U + 40000)), Counter::hit_owned);
+}
+
+TEST_F(SteerTestRun, SixtyFiveThousandHostsWithEtherconnsDefaultsAndChurn) {
+  // 65,536 hosts x ARP, IPv4, IPv6 (196,608 keys, as EtherConn registers them); half of them
+  // leave and come back on another VLAN; every host is checked.
+  const auto mac_of = [](std::uint32_t i) { return MacAddress::from_u64(0x020000010000ULL + i); };
+  constexpr std::uint32_t kHosts = 65536;
+  for (std::uint32_t i = 0; i < kHosts; ++i) {
+    for (const std::uint16_t et : {kArp, kIpv4, kIpv6}) {
+      ASSERT_TRUE(program_->add_l2({mac_of(i), {}, et}, i)) << i;
+    }
+  }
+  for (std::uint32_t i = 0; i < kHosts; i += 2) {
+    for (const std::uint16_t et : {kArp, kIpv4, kIpv6}) {
+      ASSERT_TRUE(program_->remove_l2({mac_of(i), {}, et})) << i;
+    }
+    ASSERT_TRUE(program_->add_l2({mac_of(i), dot1q(7), kIpv4}, i)) << i;
+  }
+  auto before = program_->read_counters();
+  ASSERT_TRUE(before);
+  for (std::uint32_t i = 0; i < kHosts; ++i) {
+    ASSERT_TRUE(program_->test_run(udp4(mac_of(i), {}, kOwnedIp, 53)));
+    ASSERT_TRUE(program_->test_run(udp4(mac_of(i), dot1q(7), kOwnedIp, 53)));
+  }
+  auto after = program_->read_counters();
+  ASSERT_TRUE(after);
+  const Counters d = after->since(*before);
+  // Odd hosts hit untagged, even ones on VLAN 7; each misses the other way.
+  EXPECT_EQ(d[Counter::hit_l2], kHosts) << describe(d);
+  EXPECT_EQ(d[Counter::pass_unicast_miss], kHosts) << describe(d);
+  expect_hit(udp6(mac_of(1), {}, kOwnedIp6, 53), Counter::hit_l2);
+  expect_pass(udp6(mac_of(2), {}, kOwnedIp6, 53), Counter::pass_unicast_miss);
 }
 
 }  // namespace
