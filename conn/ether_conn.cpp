@@ -136,7 +136,8 @@ bool EtherConn::deliver(const datapath::Frame& frame, const datapath::L2Header& 
   std::byte* ring = ring_.load(std::memory_order_relaxed);  // ordered by producing_
   if (ring == nullptr) {
     // First use: the queue is allocated once, here, and never again (an idle host has none).
-    ring_owner_.reset(new std::byte[std::size_t{mask_ + 1} * stride_]);  // NOLINT: see ring_owner_
+    ring_owner_.reset(
+        static_cast<std::byte*>(::operator new[](std::size_t{mask_ + 1} * stride_, kRingAlign)));
     ring = ring_owner_.get();
     ring_.store(ring, std::memory_order_relaxed);  // readers see it after tail_ (release) below
   }

@@ -5,9 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <optional>
 
+#include "base/mmap_region.hpp"
 #include "conn/wire/parsed_frame.hpp"
 
 namespace etherpath::datapath {
@@ -29,7 +29,10 @@ struct L2Target {
 // that line for the next frames of a batch while it handles this one (hash() + prefetch()).
 // Deletion shifts the following slots back (no tombstones), so lookups stay short after churn.
 // Not thread-safe: PacketRelay guards it with its registry lock. Lookups never allocate; insert
-// allocates only when the table grows (load above 5/8), at registration time.
+// allocates only when the table grows (load above 5/8), at registration time. The slot array is
+// its own mapping, on transparent huge pages once it is 2 MiB or more: 196,608 keys take 16 MiB,
+// which on 4 KiB pages is 4,096 pages, more than the data TLB holds, so nearly every lookup of a
+// round robin over 65,536 hosts would also walk the page table.
 class L2Table {
  public:
   L2Table() = default;
@@ -51,8 +54,9 @@ class L2Table {
     if (size_ == 0) {
       return {};
     }
+    const Slot* slots = slots_ptr();
     for (std::size_t i = index_of(h);; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
+      const Slot& s = slots[i];
       if (s.fast_path == kEmpty) {
         return {};
       }
@@ -68,7 +72,7 @@ class L2Table {
   // Starts loading the slot where a lookup of hash `h` begins.
   void prefetch(std::uint64_t h) const noexcept {
     if (size_ != 0) {
-      __builtin_prefetch(&slots_[index_of(h)]);
+      __builtin_prefetch(slots_ptr() + index_of(h));
     }
   }
 
@@ -79,7 +83,7 @@ class L2Table {
   void clear();
 
   [[nodiscard]] std::size_t size() const { return size_; }
-  [[nodiscard]] std::size_t capacity() const { return mask_ + (slots_ ? 1 : 0); }
+  [[nodiscard]] std::size_t capacity() const { return mask_ + (region_.valid() ? 1 : 0); }
   // Bytes of the slot array (for the memory-per-host figures).
   [[nodiscard]] std::size_t memory_bytes() const { return capacity() * sizeof(Slot); }
 
@@ -87,7 +91,7 @@ class L2Table {
   template <typename F>
   void for_each(F&& fn) const {
     for (std::size_t i = 0; i < capacity(); ++i) {
-      const Slot& s = slots_[i];
+      const Slot& s = slots_ptr()[i];
       if (s.fast_path != kEmpty) {
         fn(s.key, L2Target{s.receiver, s.hot, s.fast_path});
       }
@@ -120,8 +124,9 @@ class L2Table {
   }
   void rehash(std::size_t capacity);
   void place(const wire::L2Key& key, L2Target target);  // into a free slot; no growth
+  [[nodiscard]] Slot* slots_ptr() const noexcept { return static_cast<Slot*>(region_.data()); }
 
-  std::unique_ptr<Slot[]> slots_;  // NOLINT(*-avoid-c-arrays): one flat, aligned slot array
+  MmapRegion region_;  // capacity() constructed slots (page-aligned, so 32-byte aligned too)
   std::size_t mask_ = 0;
   unsigned shift_ = 63;
   std::size_t size_ = 0;
