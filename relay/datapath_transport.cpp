@@ -19,6 +19,8 @@ namespace {
 
 constexpr std::size_t kPortSpace = 65536;
 constexpr std::uint32_t kStreak = 8;
+// Frames of the shared UMEM a relay with an emulated host keeps for its own sends (ARP/NDP).
+constexpr std::size_t kEmulatedReserve = 64;
 
 std::size_t family_index(const IpAddress& a) {
   return a.is_v4() ? 0 : 1;
@@ -332,12 +334,24 @@ void DatapathTransport::rebalance() {
   // gives any back to the shared pool; with a one-way flood from the client side to the upstream
   // side that cache would hoard the whole UMEM and the client side's fill ring run dry. Frames
   // are moved back explicitly: alloc on the side that sent, release on the side that received.
+  // A side with an emulated host keeps a reserve of them: every other frame of the shared UMEM
+  // sits on the two fill rings, and its relay sends the host's ARP/NDP answers from its cache.
   for (std::size_t r = 0; r < relay_count_ && relay_count_ == 2; ++r) {
     datapath::Engine* other = relays_[1 - r]->engine();
+    auto* other_xdp = dynamic_cast<datapath::xdp::XdpEngine*>(other);
+    const bool keep = other_xdp != nullptr && other_xdp->queue_count() != 0 &&
+                      (r == 0 ? options_.upstream_mac : options_.listen_mac).has_value();
     while (owed_[r] > 0 && other != nullptr) {
+      std::size_t want = std::min(owed_[r], datapath::FrameBatch::capacity());
+      if (keep) {
+        const std::size_t cached = other_xdp->socket(0).cached_frames();
+        want = std::min(want, cached > kEmulatedReserve ? cached - kEmulatedReserve : 0);
+        if (want == 0) {
+          break;
+        }
+      }
       datapath::FrameBatch& b = release_[r];
-      const std::size_t got =
-          other->alloc(0, b, std::min(owed_[r], datapath::FrameBatch::capacity()));
+      const std::size_t got = other->alloc(0, b, want);
       if (got == 0) {
         break;
       }

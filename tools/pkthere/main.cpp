@@ -187,6 +187,9 @@ struct Worker {
   relay::Outcome outcome = relay::Outcome::running;
 };
 
+// Frames of a UMEM shared by two interfaces beyond their two fill rings: the relays' own sends.
+constexpr std::uint32_t kOwnSendFrames = 256;
+
 // The xdp/pcap engines: PacketRelays on --iface (and --there-iface) driven by one
 // DatapathTransport from the forwarder's thread. Members die in reverse order: the Neighbors
 // deregister, the transport goes before the relays it borrows, the upstream relay before the
@@ -221,23 +224,20 @@ struct Datapath {
       ro.queues.push_back(q);
     }
     ro.own_threads = false;  // the forwarder's thread polls, run to completion
-    EP_TRY(client, datapath::PacketRelay::open(*o.iface, ro));
-    if (o.there_mac && ro.engine == datapath::EngineKind::xdp && o.there_iface &&
-        *o.there_iface != *o.iface) {
-      // The second socket on a shared UMEM fills its ring with every free frame and its relay
-      // has none left to send the emulated host's ARP/NDP answers from (tx_no_frame); the client
-      // side gets a reserve below, the upstream side cannot yet.
-      return fail(
-          Errc::unsupported,
-          "--there-mac: with --engine xdp the emulated upstream-side host must be on --iface "
-          "(not yet on a second interface); use --engine pcap or the interface's own "
-          "address");
+    const bool two_interfaces = o.there_iface && *o.there_iface != *o.iface;
+    if (two_interfaces && ro.engine == datapath::EngineKind::xdp) {
+      // One UMEM for both sockets, and each fill ring takes half of frames_per_queue: frames
+      // beyond that stay free for what the relays send themselves (ARP/NDP answers of emulated
+      // hosts), and the upstream side's fill ring starts full, so that its first completions
+      // are free frames (a ring short of frames would take them all back).
+      ro.frames_per_queue += kOwnSendFrames;
     }
-    if (o.there_iface && *o.there_iface != *o.iface) {
-      // The upstream side binds onto the client side's UMEM and its fill ring takes every frame
-      // the client side's did not: none would be left for the copies the client relay sends
-      // itself (ARP/NDP answers for an emulated listener). A few are set aside first and put
-      // back into the client side's cache once the other socket is filled.
+    EP_TRY(client, datapath::PacketRelay::open(*o.iface, ro));
+    if (two_interfaces) {
+      // The upstream side binds onto the client side's UMEM and its fill ring takes frames the
+      // client side's did not. A few are set aside first for the client relay's own sends (an
+      // emulated listener's ARP/NDP answers) and put back into its cache once the other socket
+      // is filled.
       datapath::FrameBatch spare;
       if (ro.engine == datapath::EngineKind::xdp) {
         ro.share_umem_with = client.get();
