@@ -18,7 +18,7 @@
 # XDP_PASS program sits on the relay's client-side veth (xdp_pass.bpf.c): veth delivers XDP_TX
 # frames only into a peer that runs NAPI.
 # RTT: bench/relay/udp_rtt, one datagram outstanding (a low rate), client and echo on CPU 0,
-# pkthere on CPU 1, no sink; xdp and socket engines.
+# pkthere on CPU 1, no sink; xdp (default --spin-us 100), xdp --spin-us 0 and socket engines.
 # Each figure is the median of RUNS runs (default 3), runs interleaved across the peers.
 #   usage: run_forward.sh BUILD_DIR [RUNS] [SECONDS]
 #   (BUILD_DIR configured with -DETHERPATH_BENCH=ON and built: pkthere, bench/xdp, bench/relay,
@@ -102,6 +102,12 @@ start_forwarder() {
       bg_inns $R taskset -c 1 "$pkthere" "${common[@]}" --engine xdp --iface $VR --there-iface $VS \
         >"$work/fwd.out" 2>&1
       ;;
+    xdp-nospin)
+      # RTT only: the xdp engine blocking in poll() at once (--spin-us 0), for comparison with
+      # the default bounded spin.
+      bg_inns $R taskset -c 1 "$pkthere" "${common[@]}" --engine xdp --iface $VR --there-iface $VS \
+        --spin-us 0 >"$work/fwd.out" 2>&1
+      ;;
     socket)
       ip -n $R link set dev $VR xdpdrv obj "$pass_obj" sec xdp
       bg_inns $R taskset -c 1 "$pkthere" "${common[@]}" --engine socket >"$work/fwd.out" 2>&1
@@ -156,6 +162,8 @@ stop_forwarder() {
 
 # CPU time in ns of every thread of PID so far (schedstat's first field, per task).
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
+# Time in ns every thread of PID spent runnable but waiting for a CPU (schedstat's second field).
+runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $2} END {printf "%.0f", s}'; }
 
 # The client flow the generator sends, and the rewritten flow the sink accepts as valid.
 client_flow() { echo --dst-mac "$MR" --src-mac "$MC" --dst-ip 10.79.1.1 --src-ip 10.79.1.2 --sport 5300 --dport 5354 --size "$1"; }
@@ -172,7 +180,7 @@ measure() {
   local sp=$!
   pids+=("$sp")
   sleep 0.5
-  local offered=nan cpu_before=0 cpu_after=0
+  local offered=nan cpu_before=0 cpu_after=0 t_before=0 t_after=0 wait_before=0 wait_after=0
   if [[ $kind == ceiling ]]; then
     # In the background for its PID (CPU time), stopped by SIGTERM after SECONDS.
     # shellcheck disable=SC2046
@@ -191,12 +199,15 @@ measure() {
       return
     fi
     cpu_before=$(cpu_ns "$fwd_pid")
+    wait_before=$(runq_ns "$fwd_pid")
+    t_before=$(date +%s%N)
     # shellcheck disable=SC2046
     inns $C "$livegen" -i $VC -d "$secs" -c 0 $(client_flow "$size") >"$work/gen.out" 2>&1 || true
     offered=$(field gen_pps <"$work/gen.out")
   fi
+  [[ $kind == ceiling ]] ||
+    { cpu_after=$(cpu_ns "$fwd_pid"); wait_after=$(runq_ns "$fwd_pid"); t_after=$(date +%s%N); }
   sleep 0.3
-  [[ $kind == ceiling ]] || cpu_after=$(cpu_ns "$fwd_pid")
   kill -TERM "$sp" 2>/dev/null || true
   wait "$sp" || true
   [[ $kind == ceiling ]] || stop_forwarder
@@ -220,7 +231,16 @@ measure() {
     per_frame=$(awk -v a="$cpu_before" -v b="$cpu_after" -v f="$frames" -v v="$valid" -v k="$kind" \
       'BEGIN {n = (k == "testpmd" || k == "ceiling" ? f : v); if (n > 0) printf "%.0f", (b - a) / n; else print "nan"}')
   add "${kind}_cpu_$label" "$per_frame"
-  echo "  $kind ${label}B: offered ${offered} pps; sink ${pps} pps (${frames} frames, ${valid} valid, ${invalid} invalid) -> ${counted} pps; forwarder CPU ${per_frame} ns/frame" >&2
+  # Where the forwarder's wall time went while the generator ran (its start-up included): on the
+  # CPU (busy), runnable but waiting for it (other work on CPU 1), and the rest asleep.
+  local busy=nan waited=nan
+  if [[ $kind != ceiling ]]; then
+    busy=$(awk -v a="$cpu_before" -v b="$cpu_after" -v s="$t_before" -v e="$t_after" \
+      'BEGIN {if (e > s) printf "%.0f%%", 100 * (b - a) / (e - s); else print "nan"}')
+    waited=$(awk -v a="$wait_before" -v b="$wait_after" -v s="$t_before" -v e="$t_after" \
+      'BEGIN {if (e > s) printf "%.0f%%", 100 * (b - a) / (e - s); else print "nan"}')
+  fi
+  echo "  $kind ${label}B: offered ${offered} pps; sink ${pps} pps (${frames} frames, ${valid} valid, ${invalid} invalid) -> ${counted} pps; forwarder CPU ${per_frame} ns/frame, busy ${busy}, runnable ${waited}" >&2
 }
 
 # rtt KIND: one run of udp_rtt through pkthere to the echo in the upstream namespace.
@@ -254,7 +274,7 @@ bg_inns $U taskset -c 0 "$rtt" --echo 10.79.2.2:7000 >/dev/null 2>&1
 pids+=($!)
 sleep 0.3
 for ((r = 1; r <= runs; r++)); do
-  for kind in xdp socket; do measure_rtt "$kind"; done
+  for kind in xdp xdp-nospin socket; do measure_rtt "$kind"; done
 done
 
 m() { printf '%s' "${samples[$1]:-}" | median; }
@@ -278,7 +298,7 @@ for label in 64 1400; do
   printf '  cpu vs_socket=%s vs_socat=%s vs_ceiling=%s\n' "$(ratio "$(m "socket_cpu_$label")" "$x")" \
     "$(ratio "$(m "socat_cpu_$label")" "$x")" "$(ratio "$(m "ceiling_cpu_$label")" "$x")"
 done
-echo "RTT (us): xdp p50 $(m xdp_rtt_p50) p99 $(m xdp_rtt_p99); socket p50 $(m socket_rtt_p50) p99 $(m socket_rtt_p99)"
+echo "RTT (us): xdp p50 $(m xdp_rtt_p50) p99 $(m xdp_rtt_p99); xdp --spin-us 0 p50 $(m xdp-nospin_rtt_p50) p99 $(m xdp-nospin_rtt_p99); socket p50 $(m socket_rtt_p50) p99 $(m socket_rtt_p99)"
 x=$(m xdp_pps_64)
 echo "RESULT xdp_pps_64=$x socket_pps_64=$(m socket_pps_64) socat_pps_64=$(m socat_pps_64)" \
   "testpmd_pps_64=$(m testpmd_pps_64) ceiling_pps_64=$(m ceiling_pps_64)" \
