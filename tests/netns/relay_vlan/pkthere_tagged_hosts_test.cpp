@@ -33,6 +33,7 @@ struct TaggedCase {
   const char* there_vlan;
   bool v6;
   Traffic traffic;
+  bool two_interfaces = false;  // pcap only: xdp takes an emulated upstream host on --iface only
 };
 
 std::string bracket(const std::string& ip, bool v6) {
@@ -70,7 +71,7 @@ TEST_P(TaggedEmulatedHosts, EveryQueryOrEchoIsAnswered) {
   const TaggedCase& tc = GetParam();
   const VlanStack here_vlans = VlanStack::parse(tc.here_vlan).value();
   const VlanStack there_vlans = VlanStack::parse(tc.there_vlan).value();
-  auto t = TaggedHosts::create(here_vlans, there_vlans);
+  auto t = TaggedHosts::create(here_vlans, there_vlans, tc.two_interfaces);
   ASSERT_TRUE(t);
   const bool dns = tc.traffic == Traffic::dns;
   const std::optional<Process> dnsmasq = dns ? start_dnsmasq(*t) : std::nullopt;
@@ -78,7 +79,7 @@ TEST_P(TaggedEmulatedHosts, EveryQueryOrEchoIsAnswered) {
   const std::string listener = tc.v6 ? TaggedHosts::kListener6 : TaggedHosts::kListener4;
   const std::string upstream = tc.v6 ? TaggedHosts::kUpstream6 : TaggedHosts::kUpstream4;
   const std::string there_src = tc.v6 ? TaggedHosts::kThere6 : TaggedHosts::kThere4;
-  const std::vector<std::string> args{
+  std::vector<std::string> args{
       "--engine", tc.engine, "--iface", t->relay_iface(), "--here",
       dns ? fmt::format("UDP:{}:5354", bracket(listener, tc.v6))
           : fmt::format("ICMP:{}:0", bracket(listener, tc.v6)),
@@ -96,6 +97,9 @@ TEST_P(TaggedEmulatedHosts, EveryQueryOrEchoIsAnswered) {
     auto counters = (i == 0 ? t->client_peer : t->upstream_peer)->counters();
     ASSERT_TRUE(counters) << counters.error();
     untagged_before[i] = counters->drop_untagged;
+  }
+  if (tc.two_interfaces) {
+    args.insert(args.end(), {"--there-iface", t->there_iface()});
   }
   auto run = PkthereRun::start(args, &*t->relay);
   ASSERT_TRUE(run);
@@ -156,10 +160,14 @@ const TaggedCase kCases[] = {
     {"xdp_qinq_v4", "xdp", "300.400", "200", false, Traffic::dns},
     {"xdp_dot1q_v6", "xdp", "100", "200", true, Traffic::dns},
     {"xdp_dot1q_icmp_v4", "xdp", "100", "200", false, Traffic::icmp},
+    {"xdp_dot1q_icmp_v6", "xdp", "100", "200", true, Traffic::icmp},
+    {"xdp_qinq_both_v6", "xdp", "300.400", "500.600", true, Traffic::dns},
     {"pcap_dot1q_v4", "pcap", "100", "200", false, Traffic::dns},
     {"pcap_qinq_v4", "pcap", "300.400", "200", false, Traffic::dns},
     {"pcap_dot1q_v6", "pcap", "100", "200", true, Traffic::dns},
     {"pcap_dot1q_icmp_v4", "pcap", "100", "200", false, Traffic::icmp},
+    {"pcap_two_interfaces_dot1q_v4", "pcap", "100", "200", false, Traffic::dns, true},
+    {"pcap_two_interfaces_qinq_v6", "pcap", "300.400", "200", true, Traffic::dns, true},
 };
 
 INSTANTIATE_TEST_SUITE_P(Cases, TaggedEmulatedHosts, ::testing::ValuesIn(kCases),

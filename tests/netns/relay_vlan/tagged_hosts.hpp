@@ -1,7 +1,9 @@
-// Four namespaces for pkthere's tagged emulated hosts: the relay's one interface, a client and
-// an upstream, each on its own VLAN stack behind a VlanPeer, all on one Linux bridge (in a
-// switch namespace) that carries the tags through untouched. One interface, because pkthere's
-// xdp engine takes an emulated upstream-side host on --iface only.
+// Namespaces for pkthere's tagged emulated hosts: a client and an upstream, each on its own VLAN
+// stack behind a VlanPeer, and the relay. By default all three are on one Linux bridge (in a
+// switch namespace) that carries the tags through untouched, so the relay has one interface:
+// pkthere's xdp engine takes an emulated upstream-side host on --iface only. With
+// `two_interfaces` the client and the upstream each have a veth of their own into the relay
+// (--iface and --there-iface).
 #pragma once
 
 #include <fmt/format.h>
@@ -34,10 +36,10 @@ class TaggedHosts {
 
   // A test failure (and nullptr) when any step fails; what was made is removed again.
   static std::unique_ptr<TaggedHosts> create(const VlanStack& client_vlans,
-                                             const VlanStack& upstream_vlans) {
+                                             const VlanStack& upstream_vlans,
+                                             bool two_interfaces = false) {
     using etherpath::testing::NetNs;
     using etherpath::testing::VethPair;
-    using etherpath::testing::VlanPeer;
     auto t = std::unique_ptr<TaggedHosts>(new TaggedHosts());
     auto client = NetNs::create("evc");
     auto relay = NetNs::create("evr");
@@ -65,16 +67,24 @@ class TaggedHosts {
         return nullptr;
       }
     }
-    auto c = VethPair::create(*t->client, *t->sw);
-    auto r = VethPair::create(*t->relay, *t->sw);
-    auto u = VethPair::create(*t->upstream, *t->sw);
-    if (!c || !r || !u) {
-      ADD_FAILURE() << "veth: " << (!c ? c.error() : !r ? r.error() : u.error());
+    const NetNs& hub = two_interfaces ? *t->relay : *t->sw;  // where the b ends go
+    auto c = VethPair::create(*t->client, hub);
+    auto u = VethPair::create(*t->upstream, hub);
+    if (!c || !u) {
+      ADD_FAILURE() << "veth: " << (!c ? c.error() : u.error());
       return nullptr;
     }
     t->client_link.emplace(std::move(c).value());
-    t->relay_link.emplace(std::move(r).value());
     t->upstream_link.emplace(std::move(u).value());
+    if (two_interfaces) {
+      return finish(std::move(t), client_vlans, upstream_vlans);
+    }
+    auto r = VethPair::create(*t->relay, *t->sw);
+    if (!r) {
+      ADD_FAILURE() << "veth: " << r.error();
+      return nullptr;
+    }
+    t->relay_link.emplace(std::move(r).value());
     // No multicast snooping: NDP to solicited-node groups is flooded like broadcast. Towards the
     // relay the tags go in-band (veth would carry them out of band, unseen by XDP and libpcap).
     const auto bridge = t->sw->exec(fmt::format(
@@ -87,6 +97,33 @@ class TaggedHosts {
       ADD_FAILURE() << "bridge: " << bridge.error();
       return nullptr;
     }
+    return finish(std::move(t), client_vlans, upstream_vlans);
+  }
+
+  // The relay's client-side interface, and its upstream-side one (the same on the bridge).
+  [[nodiscard]] const std::string& relay_iface() const {
+    return relay_link ? relay_link->a() : client_link->b();
+  }
+  [[nodiscard]] const std::string& there_iface() const {
+    return relay_link ? relay_link->a() : upstream_link->b();
+  }
+  [[nodiscard]] MacAddress upstream_mac() const { return upstream_link->mac_a(); }
+
+  // Namespaces first: members die in reverse order, so the VLAN peers (removed inside their
+  // namespaces) and the veths go before the namespaces.
+  std::optional<etherpath::testing::NetNs> client, relay, upstream, sw;
+  std::optional<etherpath::testing::VethPair> client_link, relay_link, upstream_link;
+  std::optional<etherpath::testing::VlanPeer> client_peer, upstream_peer;
+
+ private:
+  TaggedHosts() = default;
+
+  // The client's and upstream's addresses and VLAN peers.
+  static std::unique_ptr<TaggedHosts> finish(std::unique_ptr<TaggedHosts> t,
+                                             const VlanStack& client_vlans,
+                                             const VlanStack& upstream_vlans) {
+    using etherpath::testing::NetNs;
+    using etherpath::testing::VlanPeer;
     // Checksums finished by the sender (veth's TX offload would leave them partial, and
     // pkthere's datapath checks every one), addresses, and the VLAN peers.
     const auto host = [](const NetNs& ns, const std::string& dev, const char* v4, const char* v6) {
@@ -112,18 +149,6 @@ class TaggedHosts {
     t->upstream_peer.emplace(std::move(up_peer).value());
     return t;
   }
-
-  [[nodiscard]] const std::string& relay_iface() const { return relay_link->a(); }
-  [[nodiscard]] MacAddress upstream_mac() const { return upstream_link->mac_a(); }
-
-  // Namespaces first: members die in reverse order, so the VLAN peers (removed inside their
-  // namespaces) and the veths go before the namespaces.
-  std::optional<etherpath::testing::NetNs> client, relay, upstream, sw;
-  std::optional<etherpath::testing::VethPair> client_link, relay_link, upstream_link;
-  std::optional<etherpath::testing::VlanPeer> client_peer, upstream_peer;
-
- private:
-  TaggedHosts() = default;
 };
 
 }  // namespace etherpath::relay::testing
