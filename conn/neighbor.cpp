@@ -100,6 +100,9 @@ Status Neighbor::add_owned(const Station& station, const IpAddress& ip) {
 }
 
 Status Neighbor::receive_unicast_arp(const Station& station) {
+  if (station.mac == relay_.own_mac() && station.vlans.empty()) {
+    return ok();  // the interface's own untagged ARP stays the kernel's (its replies, its cache)
+  }
   const std::lock_guard lock(mutex_);
   return ensure_registered(station.mac, station.vlans, kEtherTypeArp);
 }

@@ -57,6 +57,7 @@ class Neighbor final : public datapath::Receiver {
   // RFC 1122 §2.3.2.1, RFC 4861 §7.3.3) otherwise has no receiver and goes unanswered, and the
   // peer's entry goes STALE -> PROBE -> FAILED. This registers (its MAC, VLANs, ARP) to the
   // Neighbor. Not for a station with an EtherConn registered for ARP: the key would move here.
+  // A no-op for the interface's own MAC untagged, whose ARP belongs to the kernel.
   // Unicast NDP shares the fast path's IPv6 key: the fast path hands it over with offer().
   Status receive_unicast_arp(const Station& station);
 

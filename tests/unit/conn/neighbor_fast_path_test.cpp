@@ -176,6 +176,19 @@ TEST_F(NeighborFastPath, AnswersAUnicastArpRequestWithReceiveUnicastArp) {
   EXPECT_EQ(a.frame.arp().sender_mac, kHost);
 }
 
+TEST_F(NeighborFastPath, LeavesTheInterfacesOwnUntaggedArpAlone) {
+  const Station own{kOwn, VlanStack{}};
+  ASSERT_TRUE(neighbor_->add_owned(own, kHost4));
+  ASSERT_TRUE(neighbor_->receive_unicast_arp(own));
+  std::array<std::byte, 128> buf{};
+  auto ask = build_arp_request(buf, Station{kPeer, VlanStack{}}, kPeer4, kHost4);
+  ASSERT_TRUE(ask);
+  wire::store_mac(*ask, 0, kOwn);
+  fake_->inject(0, *ask);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(fake_->take_sent(0).empty()) << "the kernel's own ARP key was taken";
+}
+
 TEST(NeighborFrames, IsNeighborFrameLooksAtEtherTypeAndIcmpv6TypeOnly) {
   const VlanStack none;
   const VlanStack qinq = VlanStack::parse("300.400").value();
