@@ -33,7 +33,7 @@ struct TaggedCase {
   const char* there_vlan;
   bool v6;
   Traffic traffic;
-  bool two_interfaces = false;  // pcap only: xdp takes an emulated upstream host on --iface only
+  bool two_interfaces = false;  // --there-iface: the upstream on an interface of its own
 };
 
 std::string bracket(const std::string& ip, bool v6) {
@@ -166,6 +166,8 @@ const TaggedCase kCases[] = {
     {"pcap_qinq_v4", "pcap", "300.400", "200", false, Traffic::dns},
     {"pcap_dot1q_v6", "pcap", "100", "200", true, Traffic::dns},
     {"pcap_dot1q_icmp_v4", "pcap", "100", "200", false, Traffic::icmp},
+    {"xdp_two_interfaces_dot1q_v4", "xdp", "100", "200", false, Traffic::dns, true},
+    {"xdp_two_interfaces_qinq_v6", "xdp", "300.400", "200", true, Traffic::dns, true},
     {"pcap_two_interfaces_dot1q_v4", "pcap", "100", "200", false, Traffic::dns, true},
     {"pcap_two_interfaces_qinq_v6", "pcap", "300.400", "200", true, Traffic::dns, true},
 };

@@ -1,9 +1,8 @@
 // Namespaces for pkthere's tagged emulated hosts: a client and an upstream, each on its own VLAN
 // stack behind a VlanPeer, and the relay. By default all three are on one Linux bridge (in a
-// switch namespace) that carries the tags through untouched, so the relay has one interface:
-// pkthere's xdp engine takes an emulated upstream-side host on --iface only. With
-// `two_interfaces` the client and the upstream each have a veth of their own into the relay
-// (--iface and --there-iface).
+// switch namespace) that carries the tags through untouched, so the relay has one interface for
+// both emulated hosts. With `two_interfaces` the client and the upstream each have a veth of
+// their own into the relay (--iface and --there-iface).
 #pragma once
 
 #include <fmt/format.h>
