@@ -80,6 +80,35 @@ void store_fields(UdpFields& udp, std::uint64_t fields, std::uint16_t len, std::
   }
 }
 
+// An address as IpAddress lays it out (family byte, then 16 address bytes, IPv4 in the first 4)
+// in one 16-byte and one 1-byte store: readers copy an IpAddress with a 16-byte load, which
+// IpAddress::v4()/v6()'s narrow stores would leave to stall on store forwarding.
+void store_address(IpAddress& a, IpFamily family, const std::byte* p) noexcept {
+  if constexpr (detail::kWordLayout) {
+    const auto f = static_cast<std::uint8_t>(family);
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;
+    if (family == IpFamily::v4) {
+      lo = f | (std::uint64_t{detail::raw_u32(p)} << 8U);
+    } else {
+      const std::uint64_t a0 = detail::raw_u64(p);
+      const std::uint64_t a8 = detail::raw_u64(p + 8);
+      lo = f | (a0 << 8U);
+      hi = (a0 >> 56U) | (a8 << 8U);
+      const auto last = static_cast<std::uint8_t>(a8 >> 56U);
+      std::memcpy(static_cast<std::byte*>(static_cast<void*>(&a)) + 16, &last, 1);
+    }
+    const detail::Bytes16 v{static_cast<long long>(lo), static_cast<long long>(hi)};
+    std::memcpy(static_cast<void*>(&a), &v, 16);
+    if (family == IpFamily::v4) {
+      std::memset(static_cast<std::byte*>(static_cast<void*>(&a)) + 16, 0, 1);
+    }
+  } else {
+    const ConstBytes b(p, family == IpFamily::v4 ? 4 : 16);
+    a = family == IpFamily::v4 ? IpAddress::v4(load_be32(b, 0)) : load_ipv6(b, 0);
+  }
+}
+
 bool is_ipv6_extension(std::uint8_t nh) noexcept {
   return nh == kIpProtoHopByHop || nh == kIpProtoRouting || nh == kIpProtoDestOptions ||
          nh == kIpProtoFragment;
@@ -167,8 +196,8 @@ bool is_ipv6_extension(std::uint8_t nh) noexcept {
   f.l3 = L3Kind::ipv4;
   f.l3_bytes = ConstBytes(ip, total);
   f.trailing = size - total;
-  std::memcpy(f.src_ip_bytes_.data(), ip + 12, 4);
-  std::memcpy(f.dst_ip_bytes_.data(), ip + 16, 4);
+  store_address(f.src_ip_, IpFamily::v4, ip + 12);
+  store_address(f.dst_ip_, IpFamily::v4, ip + 16);
   const std::uint16_t flags_offset = load_be16(l3, 6);
   const std::uint8_t protocol = load_u8(l3, 9);
   store_fields(f.ipv4, l3);
@@ -180,187 +209,6 @@ bool is_ipv6_extension(std::uint8_t nh) noexcept {
     return DropReason::bad_ipv4_checksum;
   }
   return parse_l4(f, ConstBytes(ip + hl, total - hl), protocol);
-}
-
-namespace {
-
-// The fast path below writes a ParseResult as words at these offsets (the layout g++ and clang
-// give on 64-bit little-endian hosts; members are laid out in declaration order, and the sizes
-// pin the padding). Elsewhere every frame takes the general path. ParsedFrame is not standard
-// layout (two private members), where offsetof is conditionally supported: both compilers
-// support it for classes without virtual bases, as here.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Winvalid-offsetof"
-constexpr bool kWordLayout =
-    kPackedStores && sizeof(void*) == 8 && sizeof(ParseResult) == 256 &&
-    offsetof(ParseResult, drop) == 0xf8 && offsetof(ParsedFrame, dst) == 0x10 &&
-    offsetof(ParsedFrame, src) == 0x16 && offsetof(ParsedFrame, l3) == 0x1c &&
-    offsetof(ParsedFrame, l4) == 0x1d && offsetof(ParsedFrame, ip_protocol) == 0x1e &&
-    offsetof(ParsedFrame, vlans) == 0x20 && sizeof(VlanStack) == 24 && alignof(VlanStack) == 8 &&
-    std::is_standard_layout_v<VlanStack> && sizeof(VlanTag) == 6 && offsetof(VlanTag, id) == 0 &&
-    offsetof(VlanTag, tpid) == 2 && offsetof(VlanTag, pcp) == 4 && offsetof(VlanTag, dei) == 5 &&
-    sizeof(MacAddress) == 6 && offsetof(ParsedFrame, ether_type) == 0x38 &&
-    offsetof(ParsedFrame, key) == 0x3a && offsetof(L2Key, outer_vlan) == 6 &&
-    offsetof(L2Key, inner_vlan) == 8 && offsetof(L2Key, ether_type) == 10 &&
-    offsetof(ParsedFrame, l3_bytes) == 0x48 && offsetof(ParsedFrame, ipv4) == 0x58 &&
-    offsetof(Ipv4Fields, options) == 0x10 && offsetof(ParsedFrame, ipv6) == 0x78 &&
-    sizeof(Ipv6Fields) <= 0x28 && offsetof(ParsedFrame, l4_bytes) == 0xa0 &&
-    offsetof(ParsedFrame, udp) == 0xb0 && offsetof(ParsedFrame, icmp) == 0xb8 &&
-    sizeof(IcmpFields) == 8 && offsetof(ParsedFrame, payload) == 0xc0 &&
-    offsetof(ParsedFrame, trailing) == 0xd0 && sizeof(ParsedFrame) == 0xf8;
-#pragma GCC diagnostic pop
-static_assert(kWordLayout || !kPackedStores || sizeof(void*) != 8,
-              "ParsedFrame's layout changed: update the offsets parse_udp4() stores at");
-
-// Stores `v` at byte `at` of the result.
-template <std::size_t At, typename T>
-[[gnu::always_inline]] inline void put(ParseResult& r, T v) noexcept {
-  static_assert(std::is_trivially_copyable_v<ParseResult> && At + sizeof(T) <= sizeof(ParseResult));
-  std::memcpy(static_cast<std::byte*>(static_cast<void*>(&r)) + At, &v, sizeof v);
-}
-
-[[gnu::always_inline]] inline std::uint64_t load_u64(const std::byte* p) noexcept {
-  std::uint64_t v = 0;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
-[[gnu::always_inline]] inline std::uint32_t load_u32(const std::byte* p) noexcept {
-  std::uint32_t v = 0;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
-// What parse()'s fast path found: the frames a UDP endpoint receives, untagged or with one tag,
-// IPv4 without options or fragmentation, UDP, lengths that agree. off == 0: another frame.
-struct Udp4Match {
-  std::size_t off = 0;    // of the IPv4 header
-  std::uint32_t tag = 0;  // TPID << 16 | TCI (0x8100 << 16 when untagged: the default tag)
-  std::uint64_t ip0 = 0;  // IPv4 bytes 0-7 and 8-11 as loaded (little-endian)
-  std::uint32_t ip8 = 0;
-  std::uint64_t udp = 0;  // the UDP header as loaded
-  std::uint16_t total = 0;
-};
-
-// Reads only; one branch admits the frame.
-[[gnu::always_inline]] inline Udp4Match match_udp4(ConstBytes frame) noexcept {
-  const std::byte* d = frame.data();
-  const std::size_t size = frame.size();
-  constexpr std::size_t kMin = EthernetView::kSize + Ipv4View::kMinSize + UdpView::kSize;
-  if (size < kMin) {
-    return {};
-  }
-  // The EtherType (or TPID) and the two bytes after it; a tag moves IPv4 by 4 bytes.
-  std::uint32_t type_word = bswap32(load_u32(d + 12));
-  std::uint32_t tag = std::uint32_t{kTpid8021Q} << 16U;
-  std::size_t off = EthernetView::kSize;
-  if (is_vlan_tpid(static_cast<std::uint16_t>(type_word >> 16U))) {
-    if (size < kMin + VlanTagView::kSize) {
-      return {};
-    }
-    tag = type_word;
-    type_word = bswap32(load_u32(d + 16));
-    off += VlanTagView::kSize;
-  }
-  const std::byte* ip = d + off;
-  Udp4Match m{off, tag, load_u64(ip), load_u32(ip + 8), load_u64(ip + 20), 0};
-  m.total = bswap16(static_cast<std::uint16_t>(m.ip0 >> 16U));
-  const std::uint16_t udp_len = bswap16(static_cast<std::uint16_t>(m.udp >> 32U));
-  // 0x0800 then version 4, IHL 5; no MF or offset; UDP; the UDP length is the IP payload's; the
-  // datagram fits in the frame.
-  const bool bad = ((type_word >> 8U) != 0x080045U) | ((m.ip0 & 0xff3f000000000000ULL) != 0) |
-                   (((m.ip8 >> 8U) & 0xffU) != kIpProtoUdp) |
-                   (udp_len != static_cast<std::uint16_t>(m.total - Ipv4View::kMinSize)) |
-                   (m.total > size - off) | (m.total < Ipv4View::kMinSize + UdpView::kSize);
-  if (bad) {
-    m.off = 0;
-  }
-  return m;
-}
-
-// The fast path's result, every byte written once in about 30 word stores (both compilers drop
-// the zeroing of `r` as dead), where the general path zeroes 256 bytes and then stores field by
-// field. Exactly what the general path gives for these frames (tests/unit/wire compares them).
-// In offset order: g++ then sees every byte of `r` overwritten.
-[[gnu::always_inline]] inline ParseResult parse_udp4(ConstBytes frame,
-                                                     const Udp4Match& m) noexcept {
-  // Every load first: `r` might overlap the frame for all the compiler knows, so a load after a
-  // store to `r` would keep the zeroing alive.
-  const std::byte* d = frame.data();
-  const std::byte* ip = d + m.off;
-  const std::uint64_t total = m.total;
-  const std::uint64_t head = load_u64(d);
-  const std::uint64_t src_mac = load_u64(d + 6) & 0xffffffffffffULL;
-  const std::uint64_t src_ip = load_u32(ip + 12);
-  const std::uint64_t dst_ip = load_u32(ip + 16);
-  ParseResult r;
-  ParsedFrame& f = r.frame;
-  f.bytes = frame;
-  // MACs, then L3Kind, L4Kind, protocol: each MAC lies whole inside one store, for readers.
-  put<0x10>(r, head);
-  put<0x16>(r, src_mac | (std::uint64_t{static_cast<std::uint8_t>(L3Kind::ipv4)} << 48U) |
-                   (std::uint64_t{static_cast<std::uint8_t>(L4Kind::udp)} << 56U));
-  put<0x1e>(r, std::uint16_t{kIpProtoUdp});
-  // VlanStack: tag 0 (id, TPID, PCP, DEI), tag 1 default, the size; an absent tag 0 is default.
-  // m.tag of an untagged frame is TPID 0x8100 with TCI 0: the default tag.
-  const std::uint64_t tag = m.tag;
-  const std::uint64_t tagged = m.off != EthernetView::kSize ? 1U : 0U;
-  const std::uint64_t outer = tagged != 0 ? tag & 0x0fffU : VlanStack::kNoVlan;
-  put<0x20>(
-      r, (tag & 0xffff0fffU) | ((tag << 19U) & 0x700000000ULL) | ((tag << 28U) & 0x10000000000ULL));
-  put<0x28>(r, std::uint64_t{kTpid8021Q});
-  put<0x30>(r, tagged);
-  // The EtherType, then the key (MAC, outer, inner, EtherType) in two stores that each hold
-  // the part a reader loads whole.
-  put<0x38>(r, kEtherTypeIpv4 | (head << 16U));
-  put<0x3a>(r, (head & 0xffffffffffffULL) | (outer << 48U));
-  put<0x40>(r, outer | (std::uint64_t{VlanStack::kNoVlan} << 16U) |
-                   (std::uint64_t{kEtherTypeIpv4} << 32U));
-  f.l3_bytes = ConstBytes(ip, total);
-  // Ipv4Fields (IHL 5, no fragment offset here): IHL, TOS, total length, ID, flags; fragment
-  // offset, TTL, protocol, checksum.
-  const std::uint64_t x = m.ip0;
-  const std::uint64_t w = m.ip8;
-  put<0x58>(r, 5U | (x & 0xff00U) | (total << 16U) |
-                   (std::uint64_t{bswap16(static_cast<std::uint16_t>(x >> 32U))} << 32U) |
-                   (((x >> 53U) & 7U) << 48U));
-  put<0x60>(r, ((w & 0xffU) << 16U) | (std::uint64_t{kIpProtoUdp} << 24U) |
-                   (std::uint64_t{bswap16(static_cast<std::uint16_t>(w >> 16U))} << 32U));
-  f.ipv4.options = ConstBytes(ip + Ipv4View::kMinSize, 0);
-  put<0x78>(r, std::uint64_t{0});  // Ipv6Fields and its padding
-  put<0x80>(r, std::uint64_t{0});
-  put<0x88>(r, std::uint64_t{0});
-  put<0x90>(r, std::uint64_t{0});
-  put<0x98>(r, std::uint64_t{0});
-  f.l4_bytes = ConstBytes(ip + Ipv4View::kMinSize, total - Ipv4View::kMinSize);
-  // UdpFields: each 16-bit field byte-swapped in place; IcmpFields zero.
-  const std::uint64_t u = m.udp;
-  put<0xb0>(r, ((u & 0x00ff00ff00ff00ffULL) << 8U) | ((u >> 8U) & 0x00ff00ff00ff00ffULL));
-  put<0xb8>(r, std::uint64_t{0});
-  f.payload = ConstBytes(ip + Ipv4View::kMinSize + UdpView::kSize,
-                         total - Ipv4View::kMinSize - UdpView::kSize);
-  f.trailing = frame.size() - m.off - total;
-  // The addresses as on the wire, zero after the first 4 bytes.
-  put<0xd8>(r, src_ip);
-  put<0xe0>(r, std::uint64_t{0});
-  put<0xe8>(r, dst_ip);
-  put<0xf0>(r, std::uint64_t{0});
-  put<0xf8>(r, std::uint64_t{0});  // DropReason::none and the padding
-  return r;
-}
-
-}  // namespace
-
-ParseResult FrameParser::parse(ConstBytes frame) const noexcept {
-  if constexpr (kWordLayout) {
-    if (!options_.verify_checksums) {
-      const Udp4Match m = match_udp4(frame);
-      if (m.off != 0) {
-        return parse_udp4(frame, m);
-      }
-    }
-  }
-  return parse_general(frame);
 }
 
 ParseResult FrameParser::parse_general(ConstBytes frame) const noexcept {
@@ -454,8 +302,8 @@ DropReason FrameParser::parse_ipv6(ParsedFrame& f, ConstBytes l3) const noexcept
   f.l3 = L3Kind::ipv6;
   f.l3_bytes = l3.first(Ipv6View::kSize + plen);
   f.trailing = l3.size() - Ipv6View::kSize - plen;
-  std::memcpy(f.src_ip_bytes_.data(), l3.data() + 8, 16);
-  std::memcpy(f.dst_ip_bytes_.data(), l3.data() + 24, 16);
+  store_address(f.src_ip_, IpFamily::v6, l3.data() + 8);
+  store_address(f.dst_ip_, IpFamily::v6, l3.data() + 24);
   Ipv6Fields& v6 = f.ipv6;
   v6.traffic_class = ip.traffic_class();
   v6.flow_label = ip.flow_label();

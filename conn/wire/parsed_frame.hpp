@@ -162,8 +162,9 @@ struct NdpFields {
 };
 
 // Borrowed views into the frame: valid as long as the frame's bytes are.
-// The members are ordered to leave no padding: a ParseResult of 256 bytes or less is zeroed with
-// a few wide stores (g++ and clang inline it or take memset's short path), a larger one loops.
+// The members are ordered to leave little padding: a ParseResult of 256 bytes or less is zeroed
+// with a few wide stores (g++ and clang inline it or take memset's short path), a larger one
+// loops. FrameParser's fast path writes it as words at fixed offsets (checked there).
 struct ParsedFrame {
   ConstBytes bytes;  // the whole frame
   MacAddress dst;
@@ -179,10 +180,18 @@ struct ParsedFrame {
   Ipv4Fields ipv4;
   Ipv6Fields ipv6;
 
-  ConstBytes l4_bytes;  // UDP datagram, ICMP message or other upper-layer bytes
-  UdpFields udp;
   IcmpFields icmp;
+  UdpFields udp;
 
+ private:
+  friend class FrameParser;
+  // The IP source and destination (0.0.0.0 when the frame is not IP), stored whole so that
+  // ip_src()/ip_dst() hand out references: no per-read construction.
+  IpAddress src_ip_{};
+  IpAddress dst_ip_{};
+
+ public:
+  ConstBytes l4_bytes;  // UDP datagram, ICMP message or other upper-layer bytes
   // UDP payload; an ICMP message after its 8-byte header; the upper-layer bytes of another IP
   // protocol; the L3 bytes of an accepted unknown EtherType; empty for ARP.
   ConstBytes payload;
@@ -198,9 +207,9 @@ struct ParsedFrame {
     return static_cast<std::size_t>(payload.data() - bytes.data());
   }
   [[nodiscard]] bool is_ip() const noexcept { return l3 == L3Kind::ipv4 || l3 == L3Kind::ipv6; }
-  // The IP source and destination (0.0.0.0 when the frame is not IP).
-  [[nodiscard]] IpAddress ip_src() const noexcept { return address(src_ip_bytes_); }
-  [[nodiscard]] IpAddress ip_dst() const noexcept { return address(dst_ip_bytes_); }
+  // The IP source and destination (0.0.0.0 when the frame is not IP); valid as long as this is.
+  [[nodiscard]] const IpAddress& ip_src() const noexcept { return src_ip_; }
+  [[nodiscard]] const IpAddress& ip_dst() const noexcept { return dst_ip_; }
 
   // The rarer layers are decoded on demand from the frame's bytes, so that parsing a UDP frame
   // does not pay for them. Safe on the partial frame of a drop too (they check sizes again).
@@ -215,24 +224,6 @@ struct ParsedFrame {
   // For ICMP destination unreachable, time exceeded and (v6) packet too big, when enough of the
   // offending datagram was quoted; nullopt otherwise.
   [[nodiscard]] std::optional<QuotedDatagram> quoted() const noexcept;
-
- private:
-  friend class FrameParser;
-  [[nodiscard]] IpAddress address(const std::array<std::uint8_t, 16>& b) const noexcept {
-    if (l3 == L3Kind::ipv4) {
-      // One 4-byte load of what the parser stored in one 4-byte store (store forwarding works).
-      return IpAddress::v4(load_be32(std::as_bytes(std::span(b)), 0));
-    }
-    if (l3 == L3Kind::ipv6) {
-      return IpAddress::v6(b);
-    }
-    return {};
-  }
-  // Source and destination address bytes as on the wire (IPv4 in the first 4), copied by the
-  // parser in one store each. An IpAddress member instead, built field by field by the parser and
-  // copied out whole by ip_src(), stalled on store forwarding.
-  std::array<std::uint8_t, 16> src_ip_bytes_{};
-  std::array<std::uint8_t, 16> dst_ip_bytes_{};
 };
 static_assert(sizeof(ParsedFrame) <= 248,
               "ParseResult (ParsedFrame + DropReason) must stay <= 256");
