@@ -9,6 +9,7 @@ namespace etherpath::datapath {
 FakeEngine::FakeEngine(Options options)
     : options_(options),
       arena_(std::size_t{options.frames} * options.frame_size),
+      pool_{arena_.data(), options.frame_size},
       queues_(options.queues) {
   free_.reserve(options.frames);
   for (std::uint32_t i = options.frames; i > 0; --i) {
@@ -22,7 +23,7 @@ std::optional<Frame> FakeEngine::take_free_locked(std::uint16_t q) {
   }
   const std::uint64_t addr = free_.back();
   free_.pop_back();
-  return Frame(arena_.data() + addr, addr, options_.frame_size, options_.headroom, 0, this, q);
+  return Frame(pool_, addr, options_.headroom, 0, q);
 }
 
 bool FakeEngine::inject(std::size_t q, std::span<const std::byte> bytes) {
@@ -61,7 +62,7 @@ std::size_t FakeEngine::receive(std::size_t q, FrameBatch& batch) {
 void FakeEngine::release(std::size_t /*q*/, FrameBatch& batch) {
   const std::lock_guard lock(mutex_);
   for (const Frame& f : batch) {
-    if (f.pool() == this) {
+    if (f.pool() == &pool_) {
       free_.push_back(f.chunk_addr());
     }
   }
@@ -86,7 +87,7 @@ std::size_t FakeEngine::transmit(std::size_t q, FrameBatch& batch) {
   const std::lock_guard lock(mutex_);
   auto& pending = queues_[q].tx_pending;
   std::size_t n = 0;
-  while (n < batch.size() && batch[n].pool() == this && pending.size() < options_.tx_ring) {
+  while (n < batch.size() && batch[n].pool() == &pool_ && pending.size() < options_.tx_ring) {
     pending.push_back(batch[n]);
     queues_[q].stats.tx_bytes += batch[n].size();
     ++n;

@@ -21,9 +21,9 @@ class FakeEngine final : public Engine {
   struct Options {
     std::size_t queues = 1;
     std::uint32_t frames = 1024;
-    std::uint32_t frame_size = 2048;
-    std::uint32_t headroom = 256;  // where packets start in a chunk, as in AF_XDP copy mode
-    std::size_t tx_ring = 512;     // transmit() takes at most this many unflushed frames
+    std::uint32_t frame_size = 2048;  // at most FramePool::kMaxChunkSize
+    std::uint32_t headroom = 256;     // where packets start in a chunk, as in AF_XDP copy mode
+    std::size_t tx_ring = 512;        // transmit() takes at most this many unflushed frames
   };
   explicit FakeEngine(Options options);
   FakeEngine() : FakeEngine(Options{}) {}
@@ -39,7 +39,7 @@ class FakeEngine final : public Engine {
   std::size_t transmit(std::size_t q, FrameBatch& batch) override;
   void flush(std::size_t q) override;
   Result<bool> wait(std::size_t q, std::chrono::milliseconds timeout) override;
-  [[nodiscard]] bool shares_pool(const void* pool) const override { return pool == this; }
+  [[nodiscard]] bool shares_pool(const void* pool) const override { return pool == &pool_; }
   [[nodiscard]] QueueStats stats(std::size_t q) const override;
 
   // Puts a copy of `bytes` on queue q's RX side; false when the arena is exhausted (counted as
@@ -62,6 +62,7 @@ class FakeEngine final : public Engine {
 
   Options options_;
   std::vector<std::byte> arena_;
+  FramePool pool_;  // over arena_
   mutable std::mutex mutex_;
   std::condition_variable rx_ready_;
   std::vector<std::uint64_t> free_;

@@ -3,10 +3,65 @@
 // with etherpath's steering program taking the benchmark's dst MACs. Prints the rate,
 // rx_ring_full and the thread CPU time per frame (--poll sleeps in Engine::wait when idle).
 //   ep_rxdrop -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-c CPU]
-//             [--dst-mac MAC[+N]]
+//             [--dst-mac MAC[+N]] [--builtin-prog]
+// --builtin-prog: libxdp's built-in program instead of the steering program (what xdp_rxdrop
+// runs), to tell the steering program's cost on the generator's CPU from the engine's.
 #include <cstring>
+#include <string>
 
 #include "bench/xdp/ep_bench.hpp"
+
+namespace {
+
+struct RxResult {
+  std::uint64_t pkts = 0;
+  std::uint64_t first_pkts = 0;
+  std::uint64_t waits = 0;
+  double t_first = 0;
+  double t_last = 0;
+  std::string error;  // why the loop stopped early (the interface went away); empty otherwise
+};
+
+// The receive loop, in a function of its own so that bench/xdp/count_rx.sh can count its
+// instructions under callgrind (--toggle-collect=*rx_loop*) the same way as xdp_rxdrop's.
+[[gnu::noinline]] RxResult rx_loop(etherpath::datapath::xdp::XdpEngine& engine, bool use_poll,
+                                   double start, double duration) {
+  using namespace etherpath;
+  datapath::FrameBatch batch;
+  RxResult r;
+  while (bench::g_stop == 0) {
+    const std::size_t n = engine.receive(0, batch);
+    if (n == 0) {
+      ++r.waits;
+      if (use_poll) {
+        if (auto ready = engine.wait(0, std::chrono::milliseconds(100)); !ready) {
+          r.error = ready.error().message();
+          return r;
+        }
+      }
+      if (bench::now_s() - start >= duration) {
+        break;
+      }
+      continue;
+    }
+    engine.release(0, batch);
+    r.pkts += n;
+    if ((r.pkts & 0xfffU) < n) {  // about every 4096 frames: the clock is not free
+      const double now = bench::now_s();
+      if (r.t_first == 0) {
+        r.t_first = now;
+        r.first_pkts = r.pkts;
+      }
+      r.t_last = now;
+      if (now - start >= duration) {
+        break;
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace etherpath;
@@ -14,6 +69,7 @@ int main(int argc, char** argv) {
   unsigned queue = 0;
   bool generic = false;
   bool use_poll = false;
+  bool builtin_prog = false;
   double duration = 10;
   int cpu = -1;
   MacAddress dst = MacAddress::from_u64(0x020000000002ULL);
@@ -36,6 +92,8 @@ int main(int argc, char** argv) {
       duration = std::atof(value().data());
     } else if (a == "--poll") {
       use_poll = true;
+    } else if (a == "--builtin-prog") {
+      builtin_prog = true;
     } else if (a == "-c") {
       cpu = std::atoi(value().data());
     } else if (a == "--dst-mac") {
@@ -52,7 +110,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-c CPU] "
-                   "[--dst-mac MAC[+N]]\n",
+                   "[--dst-mac MAC[+N]] [--builtin-prog]\n",
                    argv[0]);
       return 2;
     }
@@ -71,59 +129,34 @@ int main(int argc, char** argv) {
   options.frames_per_queue = 4096;
   options.fill_size = 4096;  // every frame on the fill ring, as xdp_rxdrop posts them
   options.frame_size = 2048;
-  options.program = &steering;
+  options.program = builtin_prog ? nullptr : &steering;
   auto engine = datapath::xdp::XdpEngine::create(options);
   if (!engine) {
     std::fprintf(stderr, "error: %s\n", engine.error().message().c_str());
     return 1;
   }
   std::printf("ep_rxdrop: %s queue %u (%s; %s)\n", ifname.c_str(), queue, (*engine)->mode().c_str(),
-              steering.describe().c_str());
+              builtin_prog ? "libxdp's built-in program" : steering.describe().c_str());
   std::fflush(stdout);
 
-  datapath::FrameBatch batch;
-  std::uint64_t pkts = 0;
-  std::uint64_t first_pkts = 0;
-  double t_first = 0;
-  double t_last = 0;
   const double start = bench::now_s();
   const std::uint64_t cpu0 = bench::thread_cpu_ns();
-  while (bench::g_stop == 0) {
-    const std::size_t n = (*engine)->receive(0, batch);
-    if (n == 0) {
-      if (use_poll) {
-        auto ready = (*engine)->wait(0, std::chrono::milliseconds(100));
-        if (!ready) {
-          std::fprintf(stderr, "error: %s\n", ready.error().message().c_str());
-          return 1;
-        }
-      }
-      if (bench::now_s() - start >= duration) {
-        break;
-      }
-      continue;
-    }
-    (*engine)->release(0, batch);
-    pkts += n;
-    if ((pkts & 0xfffU) < n) {  // about every 4096 frames: the clock is not free
-      const double now = bench::now_s();
-      if (t_first == 0) {
-        t_first = now;
-        first_pkts = pkts;
-      }
-      t_last = now;
-      if (now - start >= duration) {
-        break;
-      }
-    }
+  const auto r = rx_loop(**engine, use_poll, start, duration);
+  if (!r.error.empty()) {
+    std::fprintf(stderr, "error: %s\n", r.error.c_str());
+    return 1;
   }
+  const std::uint64_t pkts = r.pkts;
   const std::uint64_t cpu_ns = bench::thread_cpu_ns() - cpu0;
-  const double active = t_last - t_first;
-  const double pps = active > 0 ? static_cast<double>(pkts - first_pkts) / active : 0;
+  const double active = r.t_last - r.t_first;
+  const double pps = active > 0 ? static_cast<double>(pkts - r.first_pkts) / active : 0;
   const double per_pkt = pkts != 0 ? static_cast<double>(cpu_ns) / static_cast<double>(pkts) : 0;
   const auto stats = (*engine)->stats(0);
-  std::printf("ep_rxdrop: %llu frames, %.0f pps while active, %.1f ns thread CPU per frame\n",
-              static_cast<unsigned long long>(pkts), pps, per_pkt);
+  std::printf(
+      "ep_rxdrop: %llu frames, %.0f pps while active, %.1f ns thread CPU per frame, %llu idle "
+      "waits (%.1f frames per wait)\n",
+      static_cast<unsigned long long>(pkts), pps, per_pkt, static_cast<unsigned long long>(r.waits),
+      r.waits != 0 ? static_cast<double>(pkts) / static_cast<double>(r.waits) : 0.0);
   std::printf("ep_rxdrop: rx_ring_full=%llu rx_dropped=%llu rx_fill_ring_empty=%llu\n",
               static_cast<unsigned long long>(stats.kernel_rx_ring_full),
               static_cast<unsigned long long>(stats.kernel_rx_dropped),

@@ -18,15 +18,72 @@ static void usage(const char *prog)
 	exit(2);
 }
 
+struct rx_result {
+	unsigned long long pkts, first_pkts, waits;
+	double t_first, t_last;
+};
+
+/* The receive loop, in a function of its own so that bench/xdp/count_rx.sh can count its
+ * instructions under callgrind (--toggle-collect=rx_loop) the same way as ep_rxdrop's. */
+static __attribute__((noinline)) struct rx_result rx_loop(struct bench_xsk *x, unsigned int batch,
+							   int use_poll, double start,
+							   double duration)
+{
+	struct rx_result r = { 0 };
+	double now;
+	__u32 idx, i;
+
+	while (!bench_stop) {
+		__u32 n = xsk_ring_cons__peek(&x->rx, batch, &idx), fidx;
+
+		if (n == 0) {
+			r.waits++;
+			if (use_poll) {
+				struct pollfd p = { .fd = x->fd, .events = POLLIN };
+
+				poll(&p, 1, 100);
+			} else if (xsk_ring_prod__needs_wakeup(&x->fill)) {
+				recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+			}
+			if (bench_now() - start >= duration)
+				break;
+			continue;
+		}
+		while (xsk_ring_prod__reserve(&x->fill, n, &fidx) != n)
+			; /* every frame we hold has its slot: this does not spin */
+		for (i = 0; i < n; i++) {
+			__u64 addr = xsk_ring_cons__rx_desc(&x->rx, idx + i)->addr;
+
+			/* Copy mode delivers at frame base + XDP_PACKET_HEADROOM: mask down. */
+			*xsk_ring_prod__fill_addr(&x->fill, fidx + i) = addr - addr % BENCH_FRAME_SIZE;
+		}
+		xsk_ring_prod__submit(&x->fill, n);
+		xsk_ring_cons__release(&x->rx, n);
+		r.pkts += n;
+		if ((r.pkts & 0xfff) < n) { /* about every 4096 frames: the clock is not free */
+			now = bench_now();
+			if (!r.t_first) {
+				r.t_first = now;
+				r.first_pkts = r.pkts;
+			}
+			r.t_last = now;
+			if (now - start >= duration)
+				break;
+		}
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long long pkts = 0, first_pkts = 0;
-	double duration = 10, start, t_first = 0, t_last = 0, now;
+	double duration = 10, start, t_first = 0, t_last = 0;
 	unsigned int queue = 0, batch = 64, i;
 	int generic = 0, use_poll = 0, cpu = -1, a;
 	const char *ifname = NULL;
 	uint64_t cpu0, cpu_ns;
 	struct bench_xsk x;
+	struct rx_result r;
 	__u32 idx;
 
 	for (a = 1; a < argc; a++) {
@@ -64,51 +121,21 @@ int main(int argc, char **argv)
 
 	start = bench_now();
 	cpu0 = bench_thread_cpu_ns();
-	while (!bench_stop) {
-		__u32 n = xsk_ring_cons__peek(&x.rx, batch, &idx), fidx;
-
-		if (n == 0) {
-			if (use_poll) {
-				struct pollfd p = { .fd = x.fd, .events = POLLIN };
-
-				poll(&p, 1, 100);
-			} else if (xsk_ring_prod__needs_wakeup(&x.fill)) {
-				recvfrom(x.fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-			}
-			if (bench_now() - start >= duration)
-				break;
-			continue;
-		}
-		while (xsk_ring_prod__reserve(&x.fill, n, &fidx) != n)
-			; /* every frame we hold has its slot: this does not spin */
-		for (i = 0; i < n; i++) {
-			__u64 addr = xsk_ring_cons__rx_desc(&x.rx, idx + i)->addr;
-
-			/* Copy mode delivers at frame base + XDP_PACKET_HEADROOM: mask down. */
-			*xsk_ring_prod__fill_addr(&x.fill, fidx + i) = addr - addr % BENCH_FRAME_SIZE;
-		}
-		xsk_ring_prod__submit(&x.fill, n);
-		xsk_ring_cons__release(&x.rx, n);
-		pkts += n;
-		if ((pkts & 0xfff) < n) { /* about every 4096 frames: the clock is not free */
-			now = bench_now();
-			if (!t_first) {
-				t_first = now;
-				first_pkts = pkts;
-			}
-			t_last = now;
-			if (now - start >= duration)
-				break;
-		}
-	}
+	r = rx_loop(&x, batch, use_poll, start, duration);
+	pkts = r.pkts;
+	first_pkts = r.first_pkts;
+	t_first = r.t_first;
+	t_last = r.t_last;
 	cpu_ns = bench_thread_cpu_ns() - cpu0;
 	{
 		double active = t_last - t_first;
 		double pps = active > 0 ? (double)(pkts - first_pkts) / active : 0;
 		double cpu_per_pkt = pkts ? (double)cpu_ns / (double)pkts : 0;
 
-		printf("rxdrop: %llu frames, %.0f pps while active, %.1f ns thread CPU per frame\n",
-		       pkts, pps, cpu_per_pkt);
+		printf("rxdrop: %llu frames, %.0f pps while active, %.1f ns thread CPU per frame, "
+		       "%llu idle waits (%.1f frames per wait)\n",
+		       pkts, pps, cpu_per_pkt, r.waits,
+		       r.waits ? (double)pkts / (double)r.waits : 0.0);
 		bench_xsk_print_stats(&x, "rxdrop");
 		printf("RESULT rxdrop_pps=%.0f rxdrop_frames=%llu rxdrop_cpu_ns=%.1f "
 		       "rxdrop_rx_ring_full=%llu\n",

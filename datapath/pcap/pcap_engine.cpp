@@ -22,6 +22,11 @@ Result<std::unique_ptr<PcapEngine>> PcapEngine::create(const PcapEngineOptions& 
   if (options.frame_size < 256 + options.headroom || options.frames == 0) {
     return fail(Errc::invalid_argument, "pcap engine: frame size too small for the headroom");
   }
+  if (options.frame_size > FramePool::kMaxChunkSize) {
+    return fail(Errc::invalid_argument, "pcap engine: frame size " +
+                                            std::to_string(options.frame_size) + " above " +
+                                            std::to_string(FramePool::kMaxChunkSize));
+  }
   std::unique_ptr<PcapEngine> e(new PcapEngine());
   e->options_ = options;
   EP_TRY(e->link_, LinkState::open(options.ifname));
@@ -60,6 +65,8 @@ Result<std::unique_ptr<PcapEngine>> PcapEngine::create(const PcapEngineOptions& 
   }
   e->selectable_fd_ = ::pcap_get_selectable_fd(e->handle_);
   e->arena_.resize(std::size_t{options.frames} * options.frame_size);
+  e->pool_.base = e->arena_.data();
+  e->pool_.chunk_size = options.frame_size;
   e->free_.reserve(options.frames);
   for (std::uint32_t i = options.frames; i > 0; --i) {
     e->free_.push_back(std::uint64_t{i - 1} * options.frame_size);
@@ -84,8 +91,7 @@ void PcapEngine::on_packet(unsigned char* user, const ::pcap_pkthdr* header,
   self->free_.pop_back();
   const std::uint32_t len =
       std::min(header->caplen, self->options_.frame_size - self->options_.headroom);
-  Frame f(self->arena_.data() + addr, addr, self->options_.frame_size, self->options_.headroom, len,
-          self, 0);
+  Frame f(self->pool_, addr, self->options_.headroom, len);
   std::memcpy(f.data().data(), bytes, len);
   self->dispatch_batch_->push(f);
   ++self->counters_.rx_packets;
@@ -106,7 +112,7 @@ std::size_t PcapEngine::receive(std::size_t /*q*/, FrameBatch& batch) {
 
 void PcapEngine::release(std::size_t /*q*/, FrameBatch& batch) {
   for (const Frame& f : batch) {
-    if (f.pool() == this) {
+    if (f.pool() == &pool_) {
       free_.push_back(f.chunk_addr());
     }
   }
@@ -118,7 +124,7 @@ std::size_t PcapEngine::alloc(std::size_t /*q*/, FrameBatch& batch, std::size_t 
   while (got < n && !batch.full() && !free_.empty()) {
     const std::uint64_t addr = free_.back();
     free_.pop_back();
-    batch.push(Frame(arena_.data() + addr, addr, options_.frame_size, options_.headroom, 0, this));
+    batch.push(Frame(pool_, addr, options_.headroom, 0));
     ++got;
   }
   return got;
@@ -126,7 +132,7 @@ std::size_t PcapEngine::alloc(std::size_t /*q*/, FrameBatch& batch, std::size_t 
 
 std::size_t PcapEngine::transmit(std::size_t /*q*/, FrameBatch& batch) {
   std::size_t n = 0;
-  while (n < batch.size() && batch[n].pool() == this) {
+  while (n < batch.size() && batch[n].pool() == &pool_) {
     const Frame& f = batch[n];
     if (::pcap_inject(handle_, f.data().data(), f.size()) < 0) {
       ++counters_.tx_errors;

@@ -26,7 +26,7 @@ struct PcapEngineOptions {
   std::optional<std::string> filter;
   bool promiscuous = false;
   std::uint32_t frames = 1024;      // buffers in the engine's pool
-  std::uint32_t frame_size = 2048;  // also the snap length
+  std::uint32_t frame_size = 2048;  // also the snap length; at most FramePool::kMaxChunkSize
   std::uint32_t headroom = 256;     // as AF_XDP copy mode: room to prepend headers
   int buffer_bytes = 4 << 20;       // the kernel ring (TPACKET_V3 block memory)
 };
@@ -55,7 +55,7 @@ class PcapEngine final : public Engine {
   std::size_t transmit(std::size_t q, FrameBatch& batch) override;
   void flush(std::size_t /*q*/) override {}
   Result<bool> wait(std::size_t q, std::chrono::milliseconds timeout) override;
-  [[nodiscard]] bool shares_pool(const void* pool) const override { return pool == this; }
+  [[nodiscard]] bool shares_pool(const void* pool) const override { return pool == &pool_; }
   [[nodiscard]] QueueStats stats(std::size_t q) const override;
   [[nodiscard]] const std::string& filter() const { return filter_; }
 
@@ -70,6 +70,7 @@ class PcapEngine final : public Engine {
   PcapEngineOptions options_;
   LinkState link_;
   std::vector<std::byte> arena_;
+  FramePool pool_;                        // over arena_
   std::vector<std::uint64_t> free_;       // chunk offsets; reserved once
   FrameBatch* dispatch_batch_ = nullptr;  // the batch pcap_dispatch fills, during the call only
   QueueStats counters_;

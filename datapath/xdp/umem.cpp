@@ -64,6 +64,8 @@ Result<std::shared_ptr<Umem>> Umem::create(const UmemOptions& options) {
                       -err);
   }
   umem->umem_ = handle;
+  umem->pool_.base = umem->area();
+  umem->pool_.chunk_size = options.frame_size;
   umem->free_.reserve(options.frame_count);
   // Highest address first so that take() hands out low addresses first (easier to read in dumps).
   for (std::uint32_t i = options.frame_count; i > 0; --i) {

@@ -12,6 +12,7 @@
 
 #include "base/mmap_region.hpp"
 #include "base/result.hpp"
+#include "datapath/frame.hpp"
 
 namespace etherpath::datapath::xdp {
 
@@ -49,6 +50,9 @@ class Umem {
   [[nodiscard]] std::uint32_t fill_size() const { return options_.fill_size; }
   [[nodiscard]] std::uint32_t comp_size() const { return options_.comp_size; }
   [[nodiscard]] std::uint64_t size_bytes() const { return area_.size(); }
+  // What the UMEM's frames point to (area and chunk size); its address is the pool identity that
+  // Frame::pool() returns for every frame of this UMEM, on whichever socket it was received.
+  [[nodiscard]] const FramePool& frame_pool() const { return pool_; }
   // The chunk that holds `addr`: RX descriptors point past the chunk start (XDP_PACKET_HEADROOM
   // plus our headroom in copy mode), and the fill ring takes chunk starts only.
   [[nodiscard]] std::uint64_t chunk_of(std::uint64_t addr) const { return addr & ~chunk_mask_; }
@@ -70,6 +74,7 @@ class Umem {
   xsk_ring_prod fill_save_{};
   xsk_ring_cons comp_save_{};
   std::uint64_t chunk_mask_ = 0;
+  FramePool pool_;
   mutable std::mutex mutex_;
   std::vector<std::uint64_t> free_;  // guarded by mutex_; capacity frame_count, never grows
 };

@@ -94,7 +94,9 @@ class XdpEngine final : public Engine {
   }
   void flush(std::size_t q) override { sockets_[q]->flush(); }
   Result<bool> wait(std::size_t q, std::chrono::milliseconds timeout) override;
-  [[nodiscard]] bool shares_pool(const void* pool) const override { return pool == umem_.get(); }
+  [[nodiscard]] bool shares_pool(const void* pool) const override {
+    return pool == &umem_->frame_pool();
+  }
   [[nodiscard]] QueueStats stats(std::size_t q) const override { return sockets_[q]->stats(); }
 
   // Closes queue q's socket early (the others keep running); later calls on q are invalid.

@@ -27,6 +27,37 @@ constexpr int SO_PREFER_BUSY_POLL = 69;
 constexpr int SO_BUSY_POLL_BUDGET = 70;
 #endif
 
+// The receive loop over one contiguous run of RX descriptors (a peeked range wraps the ring at
+// most once, so receive() calls this once or twice): pointer walks, no index masking per frame.
+// Returns the bytes received.
+inline std::uint64_t frames_from_descs(const xdp_desc* descs, std::uint32_t count, Frame* out,
+                                       const FramePool* pool, std::byte* area,
+                                       std::uint32_t offset_mask, std::uint16_t queue) {
+  std::uint64_t bytes = 0;
+  for (const xdp_desc* end = descs + count; descs != end; ++descs, ++out) {
+    const xdp_desc d = *descs;
+    *out = Frame::at(pool, area + d.addr, static_cast<std::uint32_t>(d.addr) & offset_mask, d.len,
+                     queue);
+    bytes += d.len;
+  }
+  return bytes;
+}
+
+// The chunk addresses of `count` frames onto one contiguous run of fill ring entries; stops at
+// the first frame of another pool and returns how many it wrote.
+inline std::uint32_t frames_to_fill(const Frame* frames, std::uint32_t count, std::uint64_t* fill,
+                                    const FramePool* pool, const std::byte* area,
+                                    std::uint64_t chunk_mask) {
+  std::uint32_t i = 0;
+  for (; i < count; ++i) {
+    if (frames[i].frame_pool() != pool) {
+      break;
+    }
+    fill[i] = static_cast<std::uint64_t>(frames[i].data().data() - area) & chunk_mask;
+  }
+  return i;
+}
+
 Status set_int_option(int fd, int level, int name, int value, const char* what) {
   if (::setsockopt(fd, level, name, &value, sizeof value) != 0) {
     return fail_errno(std::string("setsockopt ") + what);
@@ -191,20 +222,17 @@ std::size_t XskSocket::receive(FrameBatch& batch, std::uint16_t engine_queue) {
   }
   // Everything the loop needs in locals: the Frame stores below could otherwise alias the ring
   // and UMEM fields, and the compiler would reload each of them for every frame.
-  std::byte* area = umem_->area();
-  const std::uint32_t frame_size = umem_->frame_size();
-  const std::uint64_t chunk_mask = ~std::uint64_t{frame_size - 1U};
-  const void* pool = umem_.get();
+  const FramePool* pool = &umem_->frame_pool();
+  std::byte* area = pool->base;
+  const std::uint32_t offset_mask = pool->chunk_size - 1U;  // chunk sizes are powers of two
   const auto* descs = static_cast<const xdp_desc*>(rx_.ring);
-  const std::uint32_t ring_mask = rx_.mask;
+  const std::uint32_t first = idx & rx_.mask;
+  const std::uint32_t run = std::min(n, rx_.size - first);
   Frame* out = batch.extend(n);  // n <= room(): the peek asked for at most that many
-  std::uint64_t bytes = 0;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const xdp_desc d = descs[(idx + i) & ring_mask];
-    const std::uint64_t chunk = d.addr & chunk_mask;
-    out[i] = Frame(area + chunk, chunk, frame_size, static_cast<std::uint32_t>(d.addr - chunk),
-                   d.len, pool, engine_queue);
-    bytes += d.len;
+  std::uint64_t bytes =
+      frames_from_descs(descs + first, run, out, pool, area, offset_mask, engine_queue);
+  if (run != n) {  // the range wrapped: the rest starts at the ring's first entry
+    bytes += frames_from_descs(descs, n - run, out + run, pool, area, offset_mask, engine_queue);
   }
   // The descriptors can go back at once: the kernel reuses a chunk only after it returns on the
   // fill ring, which release() does.
@@ -220,16 +248,18 @@ void XskSocket::release(FrameBatch& batch) {
   const auto n = static_cast<std::uint32_t>(batch.size());
   std::uint32_t idx = 0;
   if (n != 0 && fill_target_ == fill_.size && xsk_ring_prod__reserve(&fill_, n, &idx) == n) {
-    const void* pool = umem_.get();
+    const FramePool* pool = &umem_->frame_pool();
+    const std::byte* area = pool->base;
+    const std::uint64_t chunk_mask = ~std::uint64_t{pool->chunk_size - 1U};
     auto* fill = static_cast<std::uint64_t*>(fill_.ring);
-    const std::uint32_t ring_mask = fill_.mask;
-    bool ours = true;
-    for (std::uint32_t i = 0; i < n; ++i) {
-      const Frame& f = batch[i];
-      fill[(idx + i) & ring_mask] = f.chunk_addr();
-      ours = ours && f.pool() == pool;
+    const std::uint32_t first = idx & fill_.mask;
+    const std::uint32_t run = std::min(n, fill_.size - first);
+    const Frame* frames = batch.begin();
+    std::uint32_t done = frames_to_fill(frames, run, fill + first, pool, area, chunk_mask);
+    if (done == run && run != n) {  // the range wrapped: the rest goes from the first entry
+      done += frames_to_fill(frames + run, n - run, fill, pool, area, chunk_mask);
     }
-    if (ours) {
+    if (done == n) {
       xsk_ring_prod__submit(&fill_, n);
       counters_.fill_posted += n;
       batch.clear();
@@ -241,7 +271,7 @@ void XskSocket::release(FrameBatch& batch) {
     fill_.cached_prod -= n;
   }
   for (const Frame& f : batch) {
-    if (f.pool() == umem_.get()) {
+    if (f.frame_pool() == &umem_->frame_pool()) {
       cache_push(f.chunk_addr());
     }
   }
@@ -254,19 +284,18 @@ std::size_t XskSocket::alloc(FrameBatch& batch, std::size_t n) {
   n = std::min(n, batch.room());
   top_up_cache(n);
   n = std::min(n, cache_.size());
-  std::byte* area = umem_->area();
-  const std::uint32_t frame_size = umem_->frame_size();
+  const FramePool& pool = umem_->frame_pool();
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint64_t chunk = cache_.back();
     cache_.pop_back();
-    batch.push(Frame(area + chunk, chunk, frame_size, tx_offset_, 0, umem_.get(), 0));
+    batch.push(Frame(pool, chunk, tx_offset_, 0));
   }
   return n;
 }
 
 std::size_t XskSocket::transmit(FrameBatch& batch) {
   std::uint32_t n = 0;
-  while (n < batch.size() && batch[n].pool() == umem_.get()) {
+  while (n < batch.size() && batch[n].frame_pool() == &umem_->frame_pool()) {
     ++n;
   }
   if (n == 0) {
