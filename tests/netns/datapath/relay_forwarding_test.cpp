@@ -67,12 +67,13 @@ class RelayForwarding : public ::testing::Test {
   }
   // An AF_XDP engine in ns_a on `ifname` with the minimal redirect program.
   std::unique_ptr<xdp::XdpEngine> raw_engine(const std::string& ifname,
-                                             std::vector<unsigned> queues) {
+                                             std::vector<unsigned> queues,
+                                             std::uint32_t frames_per_queue = 1024) {
     xdp::XdpEngineOptions o;
     o.ifname = ifname;
     o.mode = xdp::XdpMode::native_copy;
     o.queues = std::move(queues);
-    o.frames_per_queue = 1024;
+    o.frames_per_queue = frames_per_queue;
     programs_.push_back(std::make_unique<xdp::TestXskProgram>());
     o.program = programs_.back().get();
     auto e = in_netns(*ns_a_, [&] { return xdp::XdpEngine::create(o); });
@@ -170,7 +171,9 @@ TEST_F(RelayForwarding, OnBatchForwardsInPlaceThroughARelaySharingTheUmem) {
     }
     relay2_->transmit(0, b);  // the same UMEM chunks go out of the other veth
   }));
-  sink_ = raw_engine(v2->a(), {0});
+  // The sink's fill ring (half its frames) takes all 1000 frames even when this thread is kept off
+  // the CPU for a while: with 1024 frames (512 on the fill ring) a loaded machine lost some there.
+  sink_ = raw_engine(v2->a(), {0}, 4096);
   sender_ = raw_engine(v1->a(), {0});
   ASSERT_TRUE(sink_ && sender_);
   send(*sender_, 0, v1->mac_b(), v1->mac_a(), 1000);
@@ -193,7 +196,9 @@ TEST_F(RelayForwarding, OnBatchForwardsInPlaceThroughARelaySharingTheUmem) {
     }
     sink_->release(0, b);
   }
-  EXPECT_EQ(got, 1000U) << relay1_->stats_json().dump();
+  EXPECT_EQ(got, 1000U) << relay1_->stats_json().dump() << " sink rx_fill_ring_empty "
+                        << sink_->stats(0).kernel_rx_fill_ring_empty_descs << " rx_ring_full "
+                        << sink_->stats(0).kernel_rx_ring_full;
   EXPECT_EQ(out_of_order, 0U);
   EXPECT_EQ(copies.load(), 0U);
   EXPECT_EQ(relay2_->stats().tx, 1000U);
