@@ -259,6 +259,9 @@ void DatapathTransport::on_frames(std::size_t relay, std::size_t /*queue*/,
   for (std::size_t i = 0; i < frames.size(); ++i) {
     const datapath::Frame f = frames[i];
     if (rx_batch_ == nullptr || rx_batch_->full() || held_count_ == held_.size()) {
+      // Outside receive() (a next-hop resolve pumping the relay) ARP/NDP still reaches the
+      // Neighbor: the answer to its own solicitation comes in on the emulated host's key.
+      (void)offer_neighbor(relay, f.data());
       frames[keep++] = f;
       continue;
     }
@@ -272,7 +275,7 @@ void DatapathTransport::on_frames(std::size_t relay, std::size_t /*queue*/,
         if (p.checksum_offloaded) {
           counters_.checksum_offloaded.add();
         }
-      } else {
+      } else if (!offer_neighbor(relay, f.data())) {
         counters_.not_ours.add();
       }
       frames[keep++] = f;
@@ -283,7 +286,9 @@ void DatapathTransport::on_frames(std::size_t relay, std::size_t /*queue*/,
     const PortId id =
         match(relay, rx.dst, rx.protocol, udp ? rx.dst_port : rx.echo_id, rx.icmp_type);
     if (id == kNoPort) {
-      counters_.not_ours.add();
+      if (!offer_neighbor(relay, f.data())) {
+        counters_.not_ours.add();
+      }
       frames[keep++] = f;
       continue;
     }

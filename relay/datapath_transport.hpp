@@ -54,6 +54,11 @@ struct DatapathTransportOptions {
   std::optional<MacAddress> upstream_mac;
   VlanStack upstream_vlans;
   std::uint16_t first_echo_id = 0;  // upstream echo ids are handed out from here (0 = from pid)
+  // Frames an emulated host's key brought that are no datagram of ours: ARP/NDP among them (a
+  // peer's unicast NUD probe arrives in the host's IPv6 key) go to the ARP/NDP responder, i.e.
+  // conn::Neighbor::offer() of the Neighbor on that side (0 = client side, 1 = upstream side).
+  // It copies what it takes; true when taken. Called on the thread polling the relays.
+  std::function<bool(std::size_t side, ConstBytes frame)> neighbor_frames;
   // When receive() finds nothing, it checks the AF_XDP rings again for up to this long before it
   // blocks in poll(2): a frame that arrives meanwhile (the reply of a round trip, the next burst)
   // is taken without a wake-up, which costs tens of microseconds on a VM. 0 = block at once.
@@ -92,6 +97,10 @@ class DatapathTransport final : public Transport {
   [[nodiscard]] IpEndpoint listen_address() const { return options_.listen; }
   [[nodiscard]] IpAddress upstream_local() const { return *options_.upstream_local; }
   [[nodiscard]] std::optional<MacAddress> listen_mac() const { return options_.listen_mac; }
+  // The upstream's next hop, when it is known only once the transport runs (an emulated
+  // upstream-side host resolves it with its conn::Neighbor, whose answers come in through our
+  // keys). Not while receive()/send() run on another thread.
+  void set_next_hop_mac(const MacAddress& mac) { options_.next_hop_mac = mac; }
 
   Result<std::size_t> receive(DatagramBatch& batch, std::chrono::milliseconds wait) override;
   void send(DatagramBatch& batch) override;
@@ -141,6 +150,10 @@ class DatapathTransport final : public Transport {
                              std::uint16_t port, std::uint8_t icmp_type) const;
   [[nodiscard]] datapath::L4Endpoint listener_key() const;
   [[nodiscard]] datapath::L4Endpoint upstream_key(const Port& p) const;
+  // Hands an ARP/NDP frame to options_.neighbor_frames; true when it took it.
+  [[nodiscard]] bool offer_neighbor(std::size_t relay, ConstBytes frame) const {
+    return options_.neighbor_frames && options_.neighbor_frames(relay, frame);
+  }
   void release_held();
   void rebalance();
   // Makes relay r's TX ring go out now (copy mode sends at most 32 frames per sendto) and reaps

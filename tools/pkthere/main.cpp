@@ -124,7 +124,8 @@ Parsed parse_command_line(int argc, char** argv) {
   opt("--there-src", r.there_src, "the emulated upstream-side host's address");
   opt("--next-hop-mac", r.next_hop_mac,
       "the upstream's next-hop MAC for the xdp/pcap engines (default: the kernel's route and "
-      "neighbour tables)");
+      "neighbour tables; with --there-mac, ARP/NDP for --there from the emulated host, on its "
+      "VLANs: the upstream must be on its link)");
   opt("--spin-us", r.spin_us,
       "xdp/pcap: after the last frame, keep checking the rings this many microseconds before "
       "blocking (default 100; 0 = block at once): a reply within it is taken without a wake-up, "
@@ -201,6 +202,9 @@ struct Datapath {
   std::unique_ptr<conn::Neighbor> neighbor;           // answers ARP/NDP for an emulated listener
   std::unique_ptr<conn::Neighbor> upstream_neighbor;  // and for the emulated upstream side
   std::optional<MacAddress> there_mac;                // the emulated upstream-side host's
+  conn::Station there_station;                        // it (MAC, VLANs),
+  IpAddress there_src;                                // its address,
+  conn::Neighbor* there_neighbor = nullptr;           // and the Neighbor answering for it
   MacAddress next_hop;
 
   static bool wanted(const relay::PkthereOptions& o) {
@@ -252,9 +256,10 @@ struct Datapath {
     }
     if (o.next_hop_mac) {
       next_hop = *o.next_hop_mac;
-    } else {
+    } else if (!o.there_mac) {
       // The kernel's route and neighbour tables, resolving now (as root) when the entry is
-      // missing; looked up again when a re-resolve moves --there (below).
+      // missing; looked up again when a re-resolve moves --there (below). An emulated
+      // upstream-side host resolves with its own Neighbor instead, once it runs (below).
       EP_TRY(next_hop, datapath::netlink::resolve_next_hop(upstream_relay().ifname(), there.address,
                                                            std::chrono::milliseconds(3000)));
     }
@@ -264,7 +269,11 @@ struct Datapath {
     to.upstream_proto = o.there.proto;
     to.upstream = there;
     to.next_hop_mac = next_hop;
-    if (!o.next_hop_mac) {
+    if (!o.next_hop_mac && o.there_mac) {
+      // The emulated host's own ARP/NDP on its VLANs (the relay kernel has no route there, and
+      // would ask untagged): on the forwarder's thread when a re-resolve moves --there.
+      to.resolve_next_hop = [this](const IpAddress& address) { return resolve_emulated(address); };
+    } else if (!o.next_hop_mac) {
       // When a re-resolve moves --there, the next hop is looked up again (kept capabilities:
       // CAP_NET_ADMIN lets the kernel be asked to resolve a missing entry).
       to.resolve_next_hop = [ifname = upstream_relay().ifname()](const IpAddress& address) {
@@ -278,12 +287,25 @@ struct Datapath {
     to.upstream_mac = o.there_mac;
     to.upstream_vlans = o.there_vlans;
     to.upstream_local = o.there_src;
+    // ARP/NDP that reaches an emulated host's fast path (a peer's unicast NUD probe) goes to
+    // the Neighbor of that side; the Neighbors are opened below, before the forwarder runs.
+    to.neighbor_frames = [this](std::size_t side, ConstBytes frame) {
+      conn::Neighbor* n = side == 0 ? neighbor.get() : upstream_neighbor.get();
+      if (n == nullptr && !upstream) {  // one interface: one Neighbor, whichever host made it
+        n = neighbor ? neighbor.get() : upstream_neighbor.get();
+      }
+      return n != nullptr && n->offer(frame);
+    };
     to.spin = o.spin;
     EP_TRY(transport, relay::DatapathTransport::open(to, *client, upstream_relay()));
     if (o.here_mac) {
       EP_TRY(neighbor, conn::Neighbor::open(*client));
       const conn::Station station{*o.here_mac, o.here_vlans};
       EP_TRY_STATUS(neighbor->add_owned(station, here.address));
+      if (here.address.is_v4()) {
+        // Unicast ARP (NUD probes) to the host's MAC: the fast path takes only its IPv4 key.
+        EP_TRY_STATUS(neighbor->receive_unicast_arp(station));
+      }
       // Peers that cached another MAC for the address learn ours now.
       (void)neighbor->announce(station, here.address);
     }
@@ -296,9 +318,44 @@ struct Datapath {
       }
       const conn::Station station{*o.there_mac, o.there_vlans};
       EP_TRY_STATUS(n->add_owned(station, *o.there_src));
+      if (o.there_src->is_v4()) {
+        EP_TRY_STATUS(n->receive_unicast_arp(station));
+      }
       (void)n->announce(station, *o.there_src);
+      there_station = station;
+      there_src = *o.there_src;
+      there_neighbor = n;
+      if (!o.next_hop_mac) {
+        // The upstream is on the emulated host's link (there is no gateway option): its MAC
+        // comes from the host's own request, on --there-vlan, as a real host's would.
+        EP_TRY(next_hop, resolve_emulated(there.address));
+        transport->set_next_hop_mac(next_hop);
+      }
     }
     return ok();
+  }
+
+  // The MAC of `address` for the emulated upstream-side host, from its Neighbor's cache or by
+  // ARP/NDP from --there-src on its VLANs. The relays are polled here (own_threads = false): the
+  // answer comes in on the host's keys (unicast ARP, or the transport's IPv6 key, which hands
+  // NDP to the Neighbor); other frames polled meanwhile are dropped, as during any resolve.
+  Result<MacAddress> resolve_emulated(const IpAddress& address) const {
+    datapath::PacketRelay& relay = upstream_relay();
+    const auto pump = [&relay](std::chrono::milliseconds slice) {
+      const std::size_t queues = relay.queue_count();
+      for (std::size_t q = 0; q < queues; ++q) {
+        (void)relay.poll_once(q, q == 0 ? slice : std::chrono::milliseconds(0));
+      }
+    };
+    auto mac = there_neighbor->resolve(there_station, there_src, address,
+                                       std::chrono::milliseconds(3000), pump);
+    if (!mac) {
+      return fail(
+          Error(mac.error().code(),
+                fmt::format("{}: next hop {} from the emulated host {}: {}", relay.ifname(),
+                            address.to_string(), there_src.to_string(), mac.error().context())));
+    }
+    return mac;
   }
 
   [[nodiscard]] std::string describe() const {

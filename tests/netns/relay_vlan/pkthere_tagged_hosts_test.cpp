@@ -2,8 +2,10 @@
 // listener --here-mac/--here-vlan on the client's VLANs (802.1Q, or QinQ with an 802.1ad outer
 // tag), the upstream side --there-mac/--there-vlan/--there-src on the upstream's, each kernel
 // behind a VlanPeer (tests/support). The kernels find both hosts by tagged ARP/NDP, which
-// pkthere's conn::Neighbor answers. dig -> pkthere -> dnsmasq with every query answered (IPv4
-// and IPv6), and ping -> pkthere -> the upstream kernel's echo.
+// pkthere's conn::Neighbor answers, also their later unicast NUD probes; pkthere finds the
+// upstream's MAC by the emulated upstream-side host's own ARP/NDP (unless --next-hop-mac). dig ->
+// pkthere -> dnsmasq with every query answered (IPv4 and IPv6), and ping -> pkthere -> the upstream
+// kernel's echo.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -34,10 +36,34 @@ struct TaggedCase {
   bool v6;
   Traffic traffic;
   bool two_interfaces = false;  // --there-iface: the upstream on an interface of its own
+  // --next-hop-mac given; otherwise pkthere resolves the upstream's MAC by the emulated
+  // upstream-side host's own ARP/NDP on its VLANs.
+  bool next_hop_given = false;
 };
 
 std::string bracket(const std::string& ip, bool v6) {
   return v6 ? fmt::format("[{}]", ip) : ip;
+}
+
+// The kernel's NUD probe of an emulated host (`nud probe`: unicast ARP or NS to the MAC it
+// cached) is answered: the entry leaves PROBE for REACHABLE with the host's MAC, not FAILED.
+void expect_nud_answered(const etherpath::testing::NetNs& ns, const std::string& dev,
+                         const std::string& ip, bool v6, const char* mac) {
+  const std::string family = v6 ? "-6" : "-4";
+  auto changed = ns.exec(fmt::format("ip {} neigh change {} dev {} nud probe", family, ip, dev));
+  ASSERT_TRUE(changed) << changed.error();
+  std::string entry;
+  for (int i = 0; i < 100; ++i) {  // 5 s at most
+    auto shown = ns.exec(fmt::format("ip {} neigh show {} dev {}", family, ip, dev));
+    ASSERT_TRUE(shown) << shown.error();
+    entry = *shown;
+    if (entry.find("PROBE") == std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_NE(entry.find("REACHABLE"), std::string::npos) << ns.name() << ": " << entry;
+  EXPECT_NE(entry.find(mac), std::string::npos) << ns.name() << ": " << entry;
 }
 
 // dnsmasq answering example.test (A and AAAA) on the upstream's addresses, port 53.
@@ -79,17 +105,31 @@ TEST_P(TaggedEmulatedHosts, EveryQueryOrEchoIsAnswered) {
   const std::string listener = tc.v6 ? TaggedHosts::kListener6 : TaggedHosts::kListener4;
   const std::string upstream = tc.v6 ? TaggedHosts::kUpstream6 : TaggedHosts::kUpstream4;
   const std::string there_src = tc.v6 ? TaggedHosts::kThere6 : TaggedHosts::kThere4;
-  std::vector<std::string> args{
-      "--engine", tc.engine, "--iface", t->relay_iface(), "--here",
-      dns ? fmt::format("UDP:{}:5354", bracket(listener, tc.v6))
-          : fmt::format("ICMP:{}:0", bracket(listener, tc.v6)),
-      "--here-mac", TaggedHosts::kListenerMac, "--here-vlan", tc.here_vlan, "--there",
-      dns ? fmt::format("UDP:{}:53", bracket(upstream, tc.v6))
-          : fmt::format("ICMP:{}:0", bracket(upstream, tc.v6)),
-      "--there-mac", TaggedHosts::kThereMac, "--there-vlan", tc.there_vlan, "--there-src",
-      there_src,
-      // The relay's kernel has no route onto the tagged upstream: the next hop is given.
-      "--next-hop-mac", t->upstream_mac().to_string(), "--timeout-secs", "5"};
+  std::vector<std::string> args{"--engine",
+                                tc.engine,
+                                "--iface",
+                                t->relay_iface(),
+                                "--here",
+                                dns ? fmt::format("UDP:{}:5354", bracket(listener, tc.v6))
+                                    : fmt::format("ICMP:{}:0", bracket(listener, tc.v6)),
+                                "--here-mac",
+                                TaggedHosts::kListenerMac,
+                                "--here-vlan",
+                                tc.here_vlan,
+                                "--there",
+                                dns ? fmt::format("UDP:{}:53", bracket(upstream, tc.v6))
+                                    : fmt::format("ICMP:{}:0", bracket(upstream, tc.v6)),
+                                "--there-mac",
+                                TaggedHosts::kThereMac,
+                                "--there-vlan",
+                                tc.there_vlan,
+                                "--there-src",
+                                there_src,
+                                "--timeout-secs",
+                                "5"};
+  if (tc.next_hop_given) {
+    args.insert(args.end(), {"--next-hop-mac", t->upstream_mac().to_string()});
+  }
   // Both kernels send a few untagged frames (MLD, DAD) before their VLAN peer is attached, which
   // the other's peer drops: counted from here on, every untagged frame is pkthere's.
   std::array<std::uint64_t, 2> untagged_before{};
@@ -103,7 +143,14 @@ TEST_P(TaggedEmulatedHosts, EveryQueryOrEchoIsAnswered) {
   }
   auto run = PkthereRun::start(args, &*t->relay);
   ASSERT_TRUE(run);
+  // The Engine line comes after the Listening line start() waited for.
+  ASSERT_TRUE(run->process.wait_for_output("next hop ", std::chrono::seconds(5)))
+      << run->process.out() << run->process.err();
   EXPECT_NE(run->process.out().find("listener emulated as " + listener), std::string::npos)
+      << run->process.out();
+  // The relay's kernel has no route onto the tagged upstream: without --next-hop-mac the next
+  // hop is the upstream's own MAC, asked for on --there-vlan from --there-src.
+  EXPECT_NE(run->process.out().find("next hop " + t->upstream_mac().to_string()), std::string::npos)
       << run->process.out();
 
   int expected = 0;
@@ -134,6 +181,10 @@ TEST_P(TaggedEmulatedHosts, EveryQueryOrEchoIsAnswered) {
   auto u = t->upstream->exec(fmt::format("ip {} neigh show {}", family, there_src));
   ASSERT_TRUE(u);
   EXPECT_NE(u->find(TaggedHosts::kThereMac), std::string::npos) << *u;
+  // And keep them: their NUD probes, unicast to the hosts' MACs, are answered too.
+  expect_nud_answered(*t->client, t->client_link->a(), listener, tc.v6, TaggedHosts::kListenerMac);
+  expect_nud_answered(*t->upstream, t->upstream_link->a(), there_src, tc.v6,
+                      TaggedHosts::kThereMac);
   for (std::size_t i = 0; i < 2; ++i) {
     auto counters = (i == 0 ? t->client_peer : t->upstream_peer)->counters();
     ASSERT_TRUE(counters) << counters.error();
@@ -157,13 +208,13 @@ TEST_P(TaggedEmulatedHosts, EveryQueryOrEchoIsAnswered) {
 
 const TaggedCase kCases[] = {
     {"xdp_dot1q_v4", "xdp", "100", "200", false, Traffic::dns},
-    {"xdp_qinq_v4", "xdp", "300.400", "200", false, Traffic::dns},
+    {"xdp_qinq_v4", "xdp", "300.400", "200", false, Traffic::dns, false, true},
     {"xdp_dot1q_v6", "xdp", "100", "200", true, Traffic::dns},
     {"xdp_dot1q_icmp_v4", "xdp", "100", "200", false, Traffic::icmp},
     {"xdp_dot1q_icmp_v6", "xdp", "100", "200", true, Traffic::icmp},
     {"xdp_qinq_both_v6", "xdp", "300.400", "500.600", true, Traffic::dns},
     {"pcap_dot1q_v4", "pcap", "100", "200", false, Traffic::dns},
-    {"pcap_qinq_v4", "pcap", "300.400", "200", false, Traffic::dns},
+    {"pcap_qinq_v4", "pcap", "300.400", "200", false, Traffic::dns, false, true},
     {"pcap_dot1q_v6", "pcap", "100", "200", true, Traffic::dns},
     {"pcap_dot1q_icmp_v4", "pcap", "100", "200", false, Traffic::icmp},
     {"xdp_two_interfaces_dot1q_v4", "xdp", "100", "200", false, Traffic::dns, true},
