@@ -3,7 +3,8 @@
 // tag), the upstream side --there-mac/--there-vlan/--there-src on the upstream's, each kernel
 // behind a VlanPeer (tests/support). The kernels find both hosts by tagged ARP/NDP, which
 // pkthere's conn::Neighbor answers, also their later unicast NUD probes; pkthere finds the
-// upstream's MAC by the emulated upstream-side host's own ARP/NDP (unless --next-hop-mac). dig ->
+// upstream's MAC by the emulated upstream-side host's own ARP/NDP (unless --next-hop-mac), also
+// when a re-resolve moves --there. dig ->
 // pkthere -> dnsmasq with every query answered (IPv4 and IPv6), and ping -> pkthere -> the upstream
 // kernel's echo.
 #include <fmt/format.h>
@@ -205,6 +206,95 @@ TEST_P(TaggedEmulatedHosts, EveryQueryOrEchoIsAnswered) {
   ASSERT_TRUE(links);
   EXPECT_EQ(links->find("xdp"), std::string::npos) << "an XDP program was left behind";
 }
+
+// A dnsmasq on `address` (added to the upstream's link) answering example.test with `answer`.
+std::optional<Process> start_dnsmasq_on(const TaggedHosts& t, const char* address,
+                                        const char* answer) {
+  if (auto st =
+          t.upstream->exec(fmt::format("ip addr add {}/24 dev {}", address, t.upstream_link->a()));
+      !st) {
+    ADD_FAILURE() << st.error();
+    return std::nullopt;
+  }
+  auto p = Process::spawn(
+      {"dnsmasq", "--keep-in-foreground", "-C", "/dev/null", "--no-resolv", "--no-hosts",
+       "--bind-interfaces", fmt::format("--listen-address={}", address), "--port=53",
+       fmt::format("--address=/example.test/{}", answer), "--pid-file="},
+      &*t.upstream);
+  if (!p) {
+    ADD_FAILURE() << p.error();
+    return std::nullopt;
+  }
+  for (int i = 0; i < 50; ++i) {
+    if (t.upstream->exec(
+            fmt::format("dig @{} ready.example.test A +tries=1 +timeout=1 +short | grep -q {}",
+                        address, answer))) {
+      return std::move(p).value();
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ADD_FAILURE() << "dnsmasq did not come up: " << p->err();
+  return std::nullopt;
+}
+
+class TaggedReresolve : public ::testing::TestWithParam<const char*> {};
+
+// --there is a name that moves to another upstream address on the tagged link (a private
+// /etc/hosts in pkthere's mount namespace): the emulated upstream-side host resolves the new
+// next hop itself, on its VLAN, and the client's queries reach the new upstream.
+TEST_P(TaggedReresolve, NextHopFollowsThere) {
+  EP_SKIP_UNLESS_ROOT();
+  const char* engine = GetParam();
+  auto t = TaggedHosts::create(VlanStack::parse("100").value(), VlanStack::parse("200").value());
+  ASSERT_TRUE(t);
+  const auto first = start_dnsmasq_on(*t, "10.77.2.3", "10.9.9.3");
+  const auto second = start_dnsmasq_on(*t, "10.77.2.4", "10.9.9.4");
+  ASSERT_TRUE(first && second);
+  const testing::TempDir dir;
+  const std::string hosts = dir.path() + "/hosts";
+  ASSERT_TRUE(etherpath::testing::run(fmt::format("echo '10.77.2.3 up.test' > {}", hosts)));
+  const std::vector<std::string> launcher{
+      "unshare", "-m", "sh", "-c",
+      fmt::format(R"(mount --bind {} /etc/hosts && exec "$0" "$@")", hosts)};
+  const std::vector<std::string> args{
+      "--engine",         engine,
+      "--iface",          t->relay_iface(),
+      "--here",           fmt::format("UDP:{}:5354", TaggedHosts::kListener4),
+      "--here-mac",       TaggedHosts::kListenerMac,
+      "--here-vlan",      "100",
+      "--there",          "UDP:up.test:53",
+      "--there-mac",      TaggedHosts::kThereMac,
+      "--there-vlan",     "200",
+      "--there-src",      TaggedHosts::kThere4,
+      "--reresolve-secs", "1",
+      "--timeout-secs",   "10"};
+  auto run = PkthereRun::start(args, &*t->relay, launcher);
+  ASSERT_TRUE(run);
+  const auto ask = [&] {
+    auto out = t->client->exec(
+        fmt::format("dig -b {}#5300 @{} -p 5354 a.example.test A +tries=1 +timeout=1 +short",
+                    TaggedHosts::kClient4, TaggedHosts::kListener4));
+    return out ? *out : std::string();
+  };
+  EXPECT_NE(ask().find("10.9.9.3"), std::string::npos) << run->process.out() << run->process.err();
+  // Written in place: the bind mount holds the file's inode.
+  ASSERT_TRUE(etherpath::testing::run(fmt::format("echo '10.77.2.4 up.test' > {}", hosts)));
+  std::string answer;
+  for (int i = 0; i < 8 && answer.find("10.9.9.4") == std::string::npos; ++i) {  // 4 s at most
+    std::this_thread::sleep_for(milliseconds(500));
+    answer = ask();
+  }
+  EXPECT_NE(answer.find("10.9.9.4"), std::string::npos)
+      << answer << run->process.out() << run->process.err();
+  // The upstream learnt the emulated host from its request for the new address, on VLAN 200.
+  auto u = t->upstream->exec(fmt::format("ip -4 neigh show {}", TaggedHosts::kThere4));
+  ASSERT_TRUE(u);
+  EXPECT_NE(u->find(TaggedHosts::kThereMac), std::string::npos) << *u;
+  run->process.signal(SIGTERM);
+  ASSERT_TRUE(run->process.wait_for(milliseconds(5000)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, TaggedReresolve, ::testing::Values("xdp", "pcap"));
 
 const TaggedCase kCases[] = {
     {"xdp_dot1q_v4", "xdp", "100", "200", false, Traffic::dns},
