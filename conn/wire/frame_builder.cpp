@@ -84,7 +84,7 @@ FrameBuilder& FrameBuilder::push_bytes(ConstBytes bytes) noexcept {
     std::memcpy(buffer_.data() + start - n, bytes.data(), n);
   }
   if (layer) {
-    pushed(start - n, kNoEtherType, kNoProtocol, pending_count());
+    pushed(state_, start - n, kNoEtherType, kNoProtocol, pending_count());
   } else {
     start_ = start - n;
   }
@@ -161,7 +161,7 @@ FrameBuilder& FrameBuilder::push_ipv6_extension(std::uint8_t type, ConstBytes bo
     std::memcpy(p + 2, body.data(), body.size());
   }
   // Its own type is what the header outside it names.
-  pushed(start - n, kNoEtherType, type, pending_count());
+  pushed(state_, start - n, kNoEtherType, type, pending_count());
   return *this;
 }
 
@@ -177,7 +177,7 @@ FrameBuilder& FrameBuilder::push_arp(const ArpSpec& spec) noexcept {
   const std::size_t at = start - ArpView::kSize;
   ArpWriter(buffer_.subspan(at, ArpView::kSize))
       .set(spec.op, spec.sender_mac, spec.sender_ip, spec.target_mac, spec.target_ip);
-  pushed(at, kEtherTypeArp, kNoProtocol, pending_count());
+  pushed(state_, at, kEtherTypeArp, kNoProtocol, pending_count());
   return *this;
 }
 

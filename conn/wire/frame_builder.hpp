@@ -193,12 +193,17 @@ class FrameBuilder {
   Bytes reserve(std::size_t n) noexcept;
   // The admitted header just written at `at`: one layer used, `pending` checksums waiting, and
   // what the next header out sees. `closed`: kClosed after an Ethernet header, else 0.
-  void pushed(std::size_t at, std::uint32_t ether_type, std::uint16_t protocol, std::size_t pending,
-              std::uint8_t closed = 0) noexcept {
+  // `state` is state_ as admit() saw it, read before the push stored any header byte: read
+  // again after them, it would be a reload from memory (byte stores may alias it).
+  void pushed(std::uint64_t state, std::size_t at, std::uint32_t ether_type, std::uint16_t protocol,
+              std::size_t pending, std::uint8_t closed = 0) noexcept {
     start_ = at;
-    state_ = ((state_ - 1U) & kGuardMask) | closed | (std::uint64_t{pending} << kPendingShift) |
+    state_ = ((state - 1U) & kGuardMask) | closed | (std::uint64_t{pending} << kPendingShift) |
              (std::uint64_t{protocol} << kProtocolShift) |
              (std::uint64_t{ether_type} << kEtherTypeShift);
+  }
+  [[nodiscard]] static std::size_t pending_in(std::uint64_t state) noexcept {
+    return static_cast<std::size_t>((state & kPendingMask) >> kPendingShift);
   }
   // The sum of the bytes in [from, end_): the payload's is known from its copy.
   [[nodiscard]] std::uint64_t sum_from(std::size_t from) const noexcept {
@@ -211,7 +216,7 @@ class FrameBuilder {
                         std::uint64_t head_sum) noexcept;
   // Fills the pending UDP/ICMP checksums now that the IP header around them is known (the
   // caller's pushed() then clears them).
-  void fill_pending(bool v6, std::uint64_t address_sum) noexcept;
+  void fill_pending(std::uint64_t state, bool v6, std::uint64_t address_sum) noexcept;
   void fill_pending_slow(bool v6, std::uint64_t address_sum) noexcept;
   [[nodiscard]] Result<Bytes> finish_slow();
 
@@ -301,6 +306,7 @@ inline FrameBuilder& FrameBuilder::push_l4(bool udp, std::uint32_t word0, std::u
   if (!admit(8)) {
     return *this;
   }
+  const std::uint64_t state = state_;
   const std::size_t at = inner - 8;
   const std::size_t len = end - at;
   if (udp && len > 0xffff) {
@@ -308,7 +314,7 @@ inline FrameBuilder& FrameBuilder::push_l4(bool udp, std::uint32_t word0, std::u
     return *this;
   }
   const std::uint64_t body_sum = sum_from(inner);
-  const std::size_t n = pending_count();
+  const std::size_t n = pending_in(state);
   std::byte* p = buffer_.data() + at;
   // UDP: ports, then length and a zero checksum; ICMP: type, code, a zero checksum, then rest.
   if (udp) {
@@ -320,7 +326,7 @@ inline FrameBuilder& FrameBuilder::push_l4(bool udp, std::uint32_t word0, std::u
     detail::put_be32(p + 4, word1);
   }
   pending_[n] = PendingChecksum{at | (udp ? kPendingUdp : 0), head_sum + body_sum};
-  pushed(at, kNoEtherType, udp ? std::uint16_t{kIpProtoUdp} : kIcmpEitherFamily, n + 1);
+  pushed(state, at, kNoEtherType, udp ? std::uint16_t{kIpProtoUdp} : kIcmpEitherFamily, n + 1);
   return *this;
 }
 
@@ -342,8 +348,9 @@ inline FrameBuilder& FrameBuilder::push_icmp_echo(std::uint8_t type, std::uint16
   return push_icmp(type, 0, (std::uint32_t{id} << 16U) | seq);
 }
 
-inline void FrameBuilder::fill_pending(bool v6, std::uint64_t address_sum) noexcept {
-  const std::size_t n = pending_count();
+inline void FrameBuilder::fill_pending(std::uint64_t state, bool v6,
+                                       std::uint64_t address_sum) noexcept {
+  const std::size_t n = pending_in(state);
   if (n == 0) {
     return;
   }
@@ -391,6 +398,7 @@ inline void FrameBuilder::fill_pending(bool v6, std::uint64_t address_sum) noexc
   if (!admit(hl)) {
     return *this;
   }
+  const std::uint64_t state = state_;
   const std::size_t at = start - hl;
   const std::size_t len = end - at;
   if (len > 0xffff) {
@@ -409,6 +417,9 @@ inline void FrameBuilder::fill_pending(bool v6, std::uint64_t address_sum) noexc
   const std::uint64_t address_sum = std::uint64_t{src} + dst;
   std::uint64_t sum = address_sum + w0 + w1 + w2;
   std::byte* p = buffer_.data() + at;
+  // The pending checksums first: they read members, which the header's byte stores would force
+  // to be reloaded.
+  fill_pending(state, false, address_sum);
   if (options != 0) {
     std::memcpy(p + Ipv4View::kMinSize, spec.options.data(), options);
     sum = checksum_add(sum, spec.options);
@@ -418,8 +429,7 @@ inline void FrameBuilder::fill_pending(bool v6, std::uint64_t address_sum) noexc
   detail::put_be32(p + 8, w2 | checksum_finish(sum));
   detail::put_be32(p + 12, src);
   detail::put_be32(p + 16, dst);
-  fill_pending(false, address_sum);
-  pushed(at, kEtherTypeIpv4, 4, 0);  // IP in IP
+  pushed(state, at, kEtherTypeIpv4, 4, 0);  // IP in IP
   return *this;
 }
 
@@ -440,6 +450,7 @@ inline FrameBuilder& FrameBuilder::push_ipv6(const Ipv6Spec& spec) noexcept {
   if (!admit(Ipv6View::kSize)) {
     return *this;
   }
+  const std::uint64_t state = state_;
   const std::size_t at = start - Ipv6View::kSize;
   const std::size_t plen = end - start;
   if (plen > 0xffff) {
@@ -455,8 +466,8 @@ inline FrameBuilder& FrameBuilder::push_ipv6(const Ipv6Spec& spec) noexcept {
   std::memcpy(p + 24, spec.dst.bytes().data(), 16);
   const auto src = std::as_bytes(std::span(spec.src.bytes()));
   const auto dst = std::as_bytes(std::span(spec.dst.bytes()));
-  fill_pending(true, checksum_add(checksum_add(0, src), dst));
-  pushed(at, kEtherTypeIpv6, 41, 0);  // IPv6 in IP
+  fill_pending(state, true, checksum_add(checksum_add(0, src), dst));
+  pushed(state, at, kEtherTypeIpv6, 41, 0);  // IPv6 in IP
   return *this;
 }
 
@@ -471,12 +482,13 @@ inline FrameBuilder& FrameBuilder::push_vlan(const VlanTag& tag) noexcept {
   if (!admit(4)) {
     return *this;
   }
+  const std::uint64_t state = state_;
   const VlanTag clean{.id = static_cast<std::uint16_t>(tag.id & 0x0fffU),
                       .tpid = tag.tpid,
                       .pcp = static_cast<std::uint8_t>(tag.pcp & 7U),
                       .dei = tag.dei};
   detail::put_be32(buffer_.data() + start - 4, (std::uint32_t{clean.tci()} << 16U) | next);
-  pushed(start - 4, tag.tpid, kNoProtocol, pending_count());
+  pushed(state, start - 4, tag.tpid, kNoProtocol, pending_in(state));
   return *this;
 }
 
@@ -498,12 +510,13 @@ inline FrameBuilder& FrameBuilder::push_ethernet(const MacAddress& dst, const Ma
   if (!admit(EthernetView::kSize)) {
     return *this;
   }
+  const std::uint64_t state = state_;
   std::byte* p = buffer_.data() + start - EthernetView::kSize;
   std::memcpy(p, dst.octets().data(), MacAddress::kSize);
   std::memcpy(p + 6, src.octets().data(), MacAddress::kSize);
   detail::put_be16(p + 12, static_cast<std::uint16_t>(type));
   // Closed: nothing goes outside it.
-  pushed(start - EthernetView::kSize, kNoEtherType, kNoProtocol, pending_count(), kClosed);
+  pushed(state, start - EthernetView::kSize, kNoEtherType, kNoProtocol, pending_in(state), kClosed);
   return *this;
 }
 
