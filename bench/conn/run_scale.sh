@@ -26,31 +26,19 @@ for t in "$gen_tool" "$rx_tool"; do
 done
 [[ $(id -u) == 0 ]] || { echo "needs root (namespaces, XDP)" >&2; exit 2; }
 
-tag=$$
-gen=esgen$tag sink=essnk$tag
-tmp=$(mktemp -d)
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/gen_sink_veth.sh"
+gen_sink_names es
 rx_pid=
 old_bpf_stats=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
   [[ -n $rx_pid ]] && kill "$rx_pid" 2>/dev/null || true
   sysctl -qw kernel.bpf_stats_enabled="$old_bpf_stats" || true
-  ip netns del "$gen" 2>/dev/null || true
-  ip netns del "$sink" 2>/dev/null || true
-  rm -rf "$tmp"
+  gen_sink_remove
 }
 trap cleanup EXIT
 # The steering program's own run time per frame (it runs on the generator's CPU on veth).
 sysctl -qw kernel.bpf_stats_enabled=1
-ip netns add "$gen"
-ip netns add "$sink"
-ip link add g$tag netns "$gen" type veth peer name s$tag netns "$sink"
-for ns in "$gen" "$sink"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "$gen" link set g$tag up
-ip -n "$sink" link set s$tag up
-G="ip netns exec $gen"
-S="ip netns exec $sink"
+gen_sink_create
 common=(--src-mac 02:00:00:00:00:01 --src-ip 10.0.0.1 --sport 9 --dport 9 --size 60)
 one=(--dst-mac 02:00:00:01:00:00 --dst-ip 10.1.0.0)
 all=(--dst-mac "02:00:00:01:00:00+$hosts" --dst-ip "10.1.0.0+$hosts")

@@ -18,19 +18,11 @@ done
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || { echo "needs root (namespaces, XDP)" >&2; exit 2; }
 
-tag=$$
-gen=epcgen$tag sink=epcsnk$tag
-tmp=$(mktemp -d)
-cleanup() { ip netns del "$gen" 2>/dev/null || true; ip netns del "$sink" 2>/dev/null || true; rm -rf "$tmp"; }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/gen_sink_veth.sh"
+gen_sink_names epc
+cleanup() { gen_sink_remove; }
 trap cleanup EXIT
-ip netns add "$gen"
-ip netns add "$sink"
-ip link add g$tag netns "$gen" type veth peer name s$tag netns "$sink"
-for ns in "$gen" "$sink"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "$gen" link set g$tag up
-ip -n "$sink" link set s$tag up
+gen_sink_create
 flow=(--dst-mac 02:00:00:00:00:02 --src-mac 02:00:00:00:00:01 --dst-ip 10.0.0.2 --src-ip 10.0.0.1
       --sport 9 --dport 9 --size 60)
 

@@ -19,22 +19,15 @@ for t in xdp_rxdrop ep_rxdrop; do
 done
 [[ $(id -u) == 0 ]] || { echo "needs root (namespaces, XDP)" >&2; exit 2; }
 
-tag=$$
-gen=eppgen$tag sink=eppsnk$tag
-tmp=$(mktemp -d)
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/gen_sink_veth.sh"
+gen_sink_names epp
 rx_pid=
 cleanup() {
   [[ -n $rx_pid ]] && kill "$rx_pid" 2>/dev/null && wait "$rx_pid" 2>/dev/null
-  ip netns del "$gen" 2>/dev/null || true
-  ip netns del "$sink" 2>/dev/null || true
-  rm -rf "$tmp"
+  gen_sink_remove
 }
 trap cleanup EXIT
-ip netns add "$gen"
-ip netns add "$sink"
-ip link add g$tag netns "$gen" type veth peer name s$tag netns "$sink"
-ip -n "$gen" link set g$tag up
-ip -n "$sink" link set s$tag up
+gen_sink_create
 
 # The frame run_compare.sh's generator sends: 02:..:02 <- 02:..:01, 10.0.0.1:9 -> 10.0.0.2:9,
 # 18 bytes of payload, 60 bytes without FCS.

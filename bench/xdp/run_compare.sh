@@ -22,22 +22,11 @@ for t in xdp_livegen xdp_sink xdp_rxdrop xdp_txonly ep_rxdrop ep_txonly; do
 done
 [[ $(id -u) == 0 ]] || { echo "needs root (namespaces, XDP)" >&2; exit 2; }
 
-tag=$$
-gen=epgen$tag sink=epsnk$tag
-tmp=$(mktemp -d)
-cleanup() { ip netns del "$gen" 2>/dev/null || true; ip netns del "$sink" 2>/dev/null || true; rm -rf "$tmp"; }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/gen_sink_veth.sh"
+gen_sink_names ep
+cleanup() { gen_sink_remove; }
 trap cleanup EXIT
-ip netns add "$gen"
-ip netns add "$sink"
-ip link add g$tag netns "$gen" type veth peer name s$tag netns "$sink"
-# No IPv6 on the link: the kernel's own ND/MLD frames would disturb the counts.
-for ns in "$gen" "$sink"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip -n "$gen" link set g$tag up
-ip -n "$sink" link set s$tag up
-G="ip netns exec $gen"
-S="ip netns exec $sink"
+gen_sink_create
 flow=(--dst-mac 02:00:00:00:00:02 --src-mac 02:00:00:00:00:01 --dst-ip 10.0.0.2 --src-ip 10.0.0.1
       --sport 9 --dport 9 --size 60)
 
