@@ -24,30 +24,42 @@ inline std::size_t count(const std::string& haystack, const std::string& needle)
   return n;
 }
 
-// dnsmasq answering example.test (A and AAAA) on the upstream side, port 53.
-inline std::optional<etherpath::testing::Process> start_dnsmasq(const ThreeNamespaces& t) {
+// dnsmasq in `ns` on port 53 of each address in `listen`, answering example.test with `answer4`
+// (A) and, unless empty, `answer6` (AAAA); ready once it answers a query of its own.
+inline std::optional<etherpath::testing::Process> spawn_dnsmasq(
+    const etherpath::testing::NetNs& ns, const std::vector<std::string>& listen,
+    const std::string& answer4 = "10.9.9.9", const std::string& answer6 = "fd00::9") {
   using etherpath::testing::Process;
-  auto p = Process::spawn(
-      {"dnsmasq", "--keep-in-foreground", "-C", "/dev/null", "--no-resolv", "--no-hosts",
-       "--bind-interfaces", fmt::format("--listen-address={}", ThreeNamespaces::kUpstream4),
-       "--port=53", "--address=/example.test/10.9.9.9", "--address=/example.test/fd00::9",
-       "--pid-file="},
-      &*t.upstream);
+  std::vector<std::string> argv = {"dnsmasq",          "--keep-in-foreground", "-C",
+                                   "/dev/null",        "--no-resolv",          "--no-hosts",
+                                   "--bind-interfaces"};
+  for (const auto& address : listen) {
+    argv.push_back(fmt::format("--listen-address={}", address));
+  }
+  argv.insert(argv.end(), {"--port=53", fmt::format("--address=/example.test/{}", answer4)});
+  if (!answer6.empty()) {
+    argv.push_back(fmt::format("--address=/example.test/{}", answer6));
+  }
+  argv.emplace_back("--pid-file=");
+  auto p = Process::spawn(std::move(argv), &ns);
   if (!p) {
     ADD_FAILURE() << p.error();
     return std::nullopt;
   }
-  // Ready once it answers a query of its own.
   for (int i = 0; i < 50; ++i) {
-    if (t.upstream->exec(fmt::format(
-            "dig @{} ready.example.test A +tries=1 +timeout=1 +short | grep -q 10.9.9.9",
-            ThreeNamespaces::kUpstream4))) {
+    if (ns.exec(fmt::format("dig @{} ready.example.test A +tries=1 +timeout=1 +short | grep -q {}",
+                            listen.front(), answer4))) {
       return std::move(p).value();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ADD_FAILURE() << "dnsmasq did not come up: " << p->err();
   return std::nullopt;
+}
+
+// dnsmasq answering example.test (A and AAAA) on the upstream side, port 53.
+inline std::optional<etherpath::testing::Process> start_dnsmasq(const ThreeNamespaces& t) {
+  return spawn_dnsmasq(*t.upstream, {ThreeNamespaces::kUpstream4});
 }
 
 class TempDir {

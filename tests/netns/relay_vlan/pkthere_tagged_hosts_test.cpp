@@ -69,26 +69,7 @@ void expect_nud_answered(const etherpath::testing::NetNs& ns, const std::string&
 
 // dnsmasq answering example.test (A and AAAA) on the upstream's addresses, port 53.
 std::optional<Process> start_dnsmasq(const TaggedHosts& t) {
-  auto p = Process::spawn(
-      {"dnsmasq", "--keep-in-foreground", "-C", "/dev/null", "--no-resolv", "--no-hosts",
-       "--bind-interfaces", fmt::format("--listen-address={}", TaggedHosts::kUpstream4),
-       fmt::format("--listen-address={}", TaggedHosts::kUpstream6), "--port=53",
-       "--address=/example.test/10.9.9.9", "--address=/example.test/fd00::9", "--pid-file="},
-      &*t.upstream);
-  if (!p) {
-    ADD_FAILURE() << p.error();
-    return std::nullopt;
-  }
-  for (int i = 0; i < 50; ++i) {
-    if (t.upstream->exec(fmt::format(
-            "dig @{} ready.example.test A +tries=1 +timeout=1 +short | grep -q 10.9.9.9",
-            TaggedHosts::kUpstream4))) {
-      return std::move(p).value();
-    }
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  ADD_FAILURE() << "dnsmasq did not come up: " << p->err();
-  return std::nullopt;
+  return testing::spawn_dnsmasq(*t.upstream, {TaggedHosts::kUpstream4, TaggedHosts::kUpstream6});
 }
 
 class TaggedEmulatedHosts : public ::testing::TestWithParam<TaggedCase> {};
@@ -216,25 +197,7 @@ std::optional<Process> start_dnsmasq_on(const TaggedHosts& t, const char* addres
     ADD_FAILURE() << st.error();
     return std::nullopt;
   }
-  auto p = Process::spawn(
-      {"dnsmasq", "--keep-in-foreground", "-C", "/dev/null", "--no-resolv", "--no-hosts",
-       "--bind-interfaces", fmt::format("--listen-address={}", address), "--port=53",
-       fmt::format("--address=/example.test/{}", answer), "--pid-file="},
-      &*t.upstream);
-  if (!p) {
-    ADD_FAILURE() << p.error();
-    return std::nullopt;
-  }
-  for (int i = 0; i < 50; ++i) {
-    if (t.upstream->exec(
-            fmt::format("dig @{} ready.example.test A +tries=1 +timeout=1 +short | grep -q {}",
-                        address, answer))) {
-      return std::move(p).value();
-    }
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  ADD_FAILURE() << "dnsmasq did not come up: " << p->err();
-  return std::nullopt;
+  return testing::spawn_dnsmasq(*t.upstream, {address}, answer, "");
 }
 
 class TaggedReresolve : public ::testing::TestWithParam<const char*> {};
