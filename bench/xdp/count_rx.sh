@@ -6,7 +6,8 @@
 # receiver is slow, so its RX ring is always backlogged and every batch is a full 64: this counts
 # the work per frame of a busy loop, not the poll() wakeups of an idle one.
 #   usage: count_rx.sh BUILD_DIR [SECONDS=4]
-# With KEEP=DIR the callgrind files stay in DIR (callgrind_annotate --inclusive=yes DIR/ep_rxdrop.cg).
+# With KEEP=DIR the callgrind files stay in DIR (callgrind_annotate --inclusive=yes DIR/ep_rxdrop.cg);
+# CG_OPTS adds callgrind options (CG_OPTS=--dump-instr=yes: counts per instruction address).
 # Last line: RESULT ep_rx_instr_per_frame= peer_rx_instr_per_frame= instr_ratio=
 set -euo pipefail
 build=${1:?usage: count_rx.sh BUILD_DIR [SECONDS]}
@@ -31,7 +32,7 @@ count() {
   local tool=$1 prefix=$2
   local out=$tmp/$tool.cg
   ip netns exec "$sink" valgrind --tool=callgrind --callgrind-out-file="$out" \
-    --collect-atstart=no --toggle-collect='*rx_loop*' \
+    --collect-atstart=no --toggle-collect='*rx_loop*' ${CG_OPTS:-} \
     "$tools/$tool" -i s$tag -d $((secs + 2)) --poll >"$tmp/$tool.txt" 2>"$tmp/$tool.err" &
   local pid=$!
   for _ in $(seq 100); do  # valgrind and the program's set-up take a few seconds

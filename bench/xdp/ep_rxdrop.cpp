@@ -3,9 +3,13 @@
 // with etherpath's steering program taking the benchmark's dst MACs. Prints the rate,
 // rx_ring_full and the thread CPU time per frame (--poll sleeps in Engine::wait when idle).
 //   ep_rxdrop -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-c CPU]
-//             [--dst-mac MAC[+N]] [--builtin-prog]
+//             [--dst-mac MAC[+N]] [--builtin-prog] [--tx-ring]
 // --builtin-prog: libxdp's built-in program instead of the steering program (what xdp_rxdrop
 // runs), to tell the steering program's cost on the generator's CPU from the engine's.
+// The socket is receive-only, like xdp_rxdrop's (an RX ring, no TX ring): in copy mode with
+// need_wakeup every poll() also drives a socket's TX ring (xsk_poll -> xsk_generic_xmit), a
+// kernel cost per wakeup of a socket that can send. --tx-ring gives it the 2048-entry TX ring a
+// relay's socket has, to measure that cost.
 #include <cstring>
 #include <string>
 
@@ -70,6 +74,7 @@ int main(int argc, char** argv) {
   bool generic = false;
   bool use_poll = false;
   bool builtin_prog = false;
+  bool tx_ring = false;
   double duration = 10;
   int cpu = -1;
   MacAddress dst = MacAddress::from_u64(0x020000000002ULL);
@@ -94,6 +99,8 @@ int main(int argc, char** argv) {
       use_poll = true;
     } else if (a == "--builtin-prog") {
       builtin_prog = true;
+    } else if (a == "--tx-ring") {
+      tx_ring = true;
     } else if (a == "-c") {
       cpu = std::atoi(value().data());
     } else if (a == "--dst-mac") {
@@ -110,7 +117,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-c CPU] "
-                   "[--dst-mac MAC[+N]] [--builtin-prog]\n",
+                   "[--dst-mac MAC[+N]] [--builtin-prog] [--tx-ring]\n",
                    argv[0]);
       return 2;
     }
@@ -129,13 +136,15 @@ int main(int argc, char** argv) {
   options.frames_per_queue = 4096;
   options.fill_size = 4096;  // every frame on the fill ring, as xdp_rxdrop posts them
   options.frame_size = 2048;
+  options.socket.tx_size = tx_ring ? 2048 : 0;  // receive-only unless asked, as xdp_rxdrop
   options.program = builtin_prog ? nullptr : &steering;
   auto engine = datapath::xdp::XdpEngine::create(options);
   if (!engine) {
     std::fprintf(stderr, "error: %s\n", engine.error().message().c_str());
     return 1;
   }
-  std::printf("ep_rxdrop: %s queue %u (%s; %s)\n", ifname.c_str(), queue, (*engine)->mode().c_str(),
+  std::printf("ep_rxdrop: %s queue %u (%s, %s; %s)\n", ifname.c_str(), queue,
+              (*engine)->mode().c_str(), tx_ring ? "RX and TX rings" : "RX ring only",
               builtin_prog ? "libxdp's built-in program" : steering.describe().c_str());
   std::fflush(stdout);
 

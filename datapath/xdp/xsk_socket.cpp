@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <string>
 
+#include "datapath/xdp/ring_runs.hpp"
+
 namespace etherpath::datapath::xdp {
 
 namespace {
@@ -26,37 +28,6 @@ constexpr int SO_PREFER_BUSY_POLL = 69;
 #ifndef SO_BUSY_POLL_BUDGET
 constexpr int SO_BUSY_POLL_BUDGET = 70;
 #endif
-
-// The receive loop over one contiguous run of RX descriptors (a peeked range wraps the ring at
-// most once, so receive() calls this once or twice): pointer walks, no index masking per frame.
-// Returns the bytes received.
-inline std::uint64_t frames_from_descs(const xdp_desc* descs, std::uint32_t count, Frame* out,
-                                       const FramePool* pool, std::byte* area,
-                                       std::uint32_t offset_mask, std::uint16_t queue) {
-  std::uint64_t bytes = 0;
-  for (const xdp_desc* end = descs + count; descs != end; ++descs, ++out) {
-    const xdp_desc d = *descs;
-    *out = Frame::at(pool, area + d.addr, static_cast<std::uint32_t>(d.addr) & offset_mask, d.len,
-                     queue);
-    bytes += d.len;
-  }
-  return bytes;
-}
-
-// The chunk addresses of `count` frames onto one contiguous run of fill ring entries; stops at
-// the first frame of another pool and returns how many it wrote.
-inline std::uint32_t frames_to_fill(const Frame* frames, std::uint32_t count, std::uint64_t* fill,
-                                    const FramePool* pool, const std::byte* area,
-                                    std::uint64_t chunk_mask) {
-  std::uint32_t i = 0;
-  for (; i < count; ++i) {
-    if (frames[i].frame_pool() != pool) {
-      break;
-    }
-    fill[i] = static_cast<std::uint64_t>(frames[i].data().data() - area) & chunk_mask;
-  }
-  return i;
-}
 
 Status set_int_option(int fd, int level, int name, int value, const char* what) {
   if (::setsockopt(fd, level, name, &value, sizeof value) != 0) {
@@ -86,13 +57,15 @@ Result<std::unique_ptr<XskSocket>> XskSocket::create(const std::string& ifname,
   config.bind_flags = static_cast<std::uint16_t>((options.zero_copy ? XDP_ZEROCOPY : XDP_COPY) |
                                                  (options.need_wakeup ? XDP_USE_NEED_WAKEUP : 0U));
   xsk_socket* xsk = nullptr;
+  xsk_ring_prod* tx = options.tx_size != 0 ? &s->tx_ : nullptr;
   const int err = xsk_socket__create_shared(&xsk, ifname.c_str(), queue_id, s->umem_->handle(),
-                                            &s->rx_, &s->tx_, &s->fill_, &s->comp_, &config);
+                                            &s->rx_, tx, &s->fill_, &s->comp_, &config);
   if (err != 0) {
     return fail_errno(where + ": bind (" + (options.zero_copy ? "zero-copy" : "copy") + ")", -err);
   }
   s->xsk_ = xsk;
-  const int fd = xsk_socket__fd(xsk);
+  s->fd_ = xsk_socket__fd(xsk);
+  const int fd = s->fd_;
 
   if (options.xsks_map_fd >= 0) {
     const int map_err = xsk_socket__update_xskmap(xsk, options.xsks_map_fd);
@@ -147,10 +120,6 @@ XskSocket::~XskSocket() {
   }
   xsk_socket__delete(xsk_);
   umem_->give(cache_);
-}
-
-int XskSocket::fd() const {
-  return xsk_socket__fd(xsk_);
 }
 
 void XskSocket::top_up_cache(std::size_t want) {
@@ -298,7 +267,7 @@ std::size_t XskSocket::transmit(FrameBatch& batch) {
   while (n < batch.size() && batch[n].frame_pool() == &umem_->frame_pool()) {
     ++n;
   }
-  if (n == 0) {
+  if (n == 0 || !has_tx_ring()) {
     return 0;
   }
   n = std::min(n, xsk_prod_nb_free(&tx_, n));
@@ -324,7 +293,7 @@ std::size_t XskSocket::transmit(FrameBatch& batch) {
 
 bool XskSocket::submit_raw_tx_descriptor(std::uint64_t addr, std::uint32_t len) {
   std::uint32_t idx = 0;
-  if (xsk_ring_prod__reserve(&tx_, 1, &idx) != 1) {
+  if (!has_tx_ring() || xsk_ring_prod__reserve(&tx_, 1, &idx) != 1) {
     return false;
   }
   xdp_desc* d = xsk_ring_prod__tx_desc(&tx_, idx);

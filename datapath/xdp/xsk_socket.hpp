@@ -17,6 +17,10 @@ namespace etherpath::datapath::xdp {
 
 struct XskSocketOptions {
   std::uint32_t rx_size = 2048;  // RX and TX ring entries (powers of two)
+  // 0: a receive-only socket without a TX ring (transmit() takes nothing). In copy mode with
+  // need_wakeup the kernel's poll() drives a socket's TX ring on every call (xsk_poll ->
+  // xsk_generic_xmit: the socket mutex and an empty ring walk, per wakeup), which a socket that
+  // never sends has no use for.
   std::uint32_t tx_size = 2048;
   bool zero_copy = false;  // bind with XDP_ZEROCOPY, else XDP_COPY
   bool generic = false;    // only for libxdp's built-in program: attach it in skb mode
@@ -47,7 +51,9 @@ class XskSocket {
   XskSocket& operator=(XskSocket&&) = delete;
   ~XskSocket();
 
-  [[nodiscard]] int fd() const;
+  [[nodiscard]] int fd() const { return fd_; }
+  // False for a receive-only socket (XskSocketOptions::tx_size 0).
+  [[nodiscard]] bool has_tx_ring() const { return tx_.ring != nullptr; }
   [[nodiscard]] std::uint32_t queue_id() const { return queue_id_; }
   [[nodiscard]] const std::shared_ptr<Umem>& umem() const { return umem_; }
 
@@ -85,6 +91,7 @@ class XskSocket {
 
   std::shared_ptr<Umem> umem_;  // first member: released last, after the socket is deleted
   xsk_socket* xsk_ = nullptr;
+  int fd_ = -1;  // xsk_socket__fd(xsk_), kept: the wait and wakeup paths need it per call
   xsk_ring_cons rx_{};
   xsk_ring_prod tx_{};
   xsk_ring_prod fill_{};

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "base/byte_order.hpp"
 #include "datapath/xdp/xdp_engine.hpp"
@@ -367,6 +368,97 @@ TEST_P(XskMatrix, InvalidTxDescriptorIsCounted) {
   };
   submit_bad_then_good(a_->umem()->size_bytes() + 4096, 60, 1);  // outside the UMEM
   submit_bad_then_good(4096 - 30, 60, 2);                        // crosses a chunk boundary
+}
+
+TEST_P(XskMatrix, ReceiveOnlySocketReceivesInOrderAndSendsNothing) {
+  make_veth();
+  auto ob = options_for(veth_->b(), GetParam());
+  ob.socket.tx_size = 0;  // an RX ring and no TX ring, as the plain rxdrop loop opens it
+  a_ = open(*ns_a_, options_for(veth_->a(), GetParam()));
+  b_ = open(*ns_b_, ob);
+  ASSERT_TRUE(a_ && b_);
+  EXPECT_TRUE(a_->socket(0).has_tx_ring());
+  EXPECT_FALSE(b_->socket(0).has_tx_ring());
+  run_in_order(*this, *ns_a_, *ns_b_, *a_, *b_, *veth_);
+  // Frames can still be allocated (for another socket on the UMEM); this one takes none to send.
+  FrameBatch batch;
+  ASSERT_EQ(b_->alloc(0, batch, 4), 4U);
+  EXPECT_EQ(b_->transmit(0, batch), 0U);
+  EXPECT_EQ(batch.size(), 4U);
+  EXPECT_FALSE(b_->socket(0).submit_raw_tx_descriptor(0, 60));
+  b_->flush(0);
+  EXPECT_EQ(b_->stats(0).tx_packets, 0U);
+  b_->release(0, batch);
+}
+
+// release() puts a received batch straight on the fill ring when the ring has room for it all,
+// four frames per step (tests/unit/datapath/ring_runs_test.cpp checks those loops frame by
+// frame); a frame of another pool anywhere in the batch (first, inside a step of four, in the
+// tail) sends it the slow way, through the local cache. Either way the batch is given back, our
+// frames return to the fill ring, and the socket keeps receiving.
+TEST_P(XskMatrix, ReleaseOfABatchWithAFrameOfAnotherPool) {
+  make_veth();
+  a_ = open(*ns_a_, options_for(veth_->a(), GetParam()));
+  b_ = open(*ns_b_, options_for(veth_->b(), GetParam()));
+  ASSERT_TRUE(a_ && b_);
+  std::vector<std::byte> other_area(2048);
+  const FramePool other_pool{other_area.data(), 2048};
+  const Frame foreign(other_pool, 0, 0, 60);
+  // Receives at least `count` frames into `batch` (which may then hold other traffic too).
+  const auto collect = [&](FrameBatch& batch, std::size_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (batch.size() < count && std::chrono::steady_clock::now() < deadline) {
+      if (b_->receive(0, batch) == 0) {
+        (void)b_->wait(0, 10ms);
+      }
+    }
+  };
+  // Held until the end: their fill ring slots stay free, so release() can take the fast path
+  // for a batch one frame larger than what it received.
+  FrameBatch held;
+  ASSERT_EQ(send_frames(*a_, 0, veth_->mac_b(), veth_->mac_a(), 0, 16), 16U);
+  collect(held, 16);
+  ASSERT_GE(held.size(), 16U);
+  std::uint32_t seq = 1000;
+  for (const std::size_t at : {std::size_t{0}, std::size_t{5}, std::size_t{42}}) {
+    constexpr std::size_t kCount = 42;
+    ASSERT_EQ(send_frames(*a_, 0, veth_->mac_b(), veth_->mac_a(), seq, kCount), kCount);
+    seq += kCount;
+    FrameBatch batch;
+    collect(batch, kCount);
+    ASSERT_GE(batch.size(), kCount);
+    ASSERT_LT(batch.size(), FrameBatch::kCapacity);
+    const std::size_t ours = batch.size();
+    if (at < ours) {
+      const Frame moved = batch[at];
+      batch[at] = foreign;
+      batch.push(moved);
+    } else {
+      batch.push(foreign);
+    }
+    const std::uint64_t posted = b_->stats(0).fill_posted;
+    b_->release(0, batch);
+    EXPECT_TRUE(batch.empty());
+    EXPECT_GE(b_->stats(0).fill_posted - posted, ours) << "foreign frame at " << at;
+  }
+  // A batch of ours only takes the fast path: exactly its frames go on the fill ring.
+  FrameBatch plain;
+  ASSERT_EQ(send_frames(*a_, 0, veth_->mac_b(), veth_->mac_a(), seq, 10), 10U);
+  seq += 10;
+  collect(plain, 10);
+  const std::uint64_t posted = b_->stats(0).fill_posted;
+  const std::size_t plain_size = plain.size();
+  b_->release(0, plain);
+  EXPECT_EQ(b_->stats(0).fill_posted - posted, plain_size);
+  b_->release(0, held);
+  // The socket keeps receiving: everything sent now arrives, in order.
+  std::atomic<std::size_t> progress{0};
+  Received after;
+  std::thread rx([&] { after = receive_frames(*b_, 0, seq, 3000, &progress, 10s); });
+  EXPECT_EQ(send_frames(*a_, 0, veth_->mac_b(), veth_->mac_a(), seq, 3000, &progress), 3000U);
+  rx.join();
+  EXPECT_EQ(after.count, 3000U);
+  EXPECT_EQ(after.out_of_order, 0U);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, XskMatrix,
