@@ -359,7 +359,7 @@ static __always_inline int lookup_l2(const struct ethhdr *eth, const struct ep_v
 			 * that user space is rewriting may match by accident for a moment. */
 			if ((types & bit) && s->mac_lo == mac_lo && s->mac_hi == mac_hi && s->vlans == vl)
 				return 1;
-			idx = (idx + 1) & EP_L2_SLOT_MASK;
+			idx = ep_l2_next(idx);
 		}
 	}
 	if (!ep_counts.l2_fallback)

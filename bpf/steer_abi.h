@@ -47,6 +47,10 @@
 #define EP_L2_SLOT_COUNT (1U << EP_L2_SLOT_BITS)
 #define EP_L2_SLOT_MASK (EP_L2_SLOT_COUNT - 1)
 #define EP_L2_MAX_PROBES 16
+/* Consecutive MACs that share a block of l2_slots (see ep_l2_home): 2^EP_L2_GROUP_BITS slots, at
+ * most the 8 bits of the MAC's last byte. */
+#define EP_L2_GROUP_BITS 4
+#define EP_L2_GROUP_SLOTS (1U << EP_L2_GROUP_BITS)
 #define EP_L2_MAX_ENTRIES 262144
 #define EP_L4_MAX_ENTRIES 65536
 #define EP_OWNED_MAX_ENTRIES 131072
@@ -61,7 +65,7 @@
 /* ep_owner.magic: "EPSTEER1" */
 #define EP_OWNER_MAGIC 0x3152454554535045ULL
 /* Bumped whenever a layout in this file changes. */
-#define EP_ABI_VERSION 2
+#define EP_ABI_VERSION 3
 
 /* IP versions in keys. */
 #define EP_IPV4 4
@@ -82,10 +86,10 @@ struct ep_l2_key {
 
 /* l2_slots: an open-addressing table of emulated hosts in a BPF array (user space maps it and
  * writes the slots; the program reads them without a helper call). A key's home slot is
- * ep_l2_home(); the program probes from there to the first empty slot (types == 0), at most
- * EP_L2_MAX_PROBES slots. mac_lo/mac_hi/vlans are the raw bytes of the MAC (0-3, 4-5) and of the
- * ep_vlan_ids, loaded as native integers: the program and user space share the CPU, so the byte
- * order needs no fixing and a key compares as three integer loads.
+ * ep_l2_home(); the program probes from there (ep_l2_next) to the first empty slot (types == 0),
+ * at most EP_L2_MAX_PROBES slots. mac_lo/mac_hi/vlans are the raw bytes of the MAC (0-3, 4-5) and
+ * of the ep_vlan_ids, loaded as native integers: the program and user space share the CPU, so the
+ * byte order needs no fixing and a key compares as three integer loads.
  * types: EP_L2_SLOT_USED plus one bit per registered EtherType; a slot whose types is exactly
  * EP_L2_SLOT_USED is a tombstone (a probe goes on past it, an insert may reuse it). Writers store
  * types last and readers load it first, so a reader that sees a bit sees the whole key. */
@@ -101,18 +105,43 @@ struct ep_l2_slot {
 	EP_U32 id; /* user space's, like ep_endpoint.id */
 };
 
-/* The home slot of a key in l2_slots (arguments as in ep_l2_slot): two multiply-xorshift rounds,
- * the top EP_L2_SLOT_BITS bits. Shared so that both sides agree. */
+/* The home slot of a key in l2_slots (arguments as in ep_l2_slot). Emulated hosts usually get
+ * consecutive MACs, and a round robin over them should not pay a cache line and a page walk per
+ * frame: the low EP_L2_GROUP_BITS bits of the MAC's last byte pick the slot inside an aligned
+ * block of EP_L2_GROUP_SLOTS slots, and a strong hash of the rest (the MAC without those bits, and
+ * the VLAN IDs: two multiply-xorshift rounds) picks the block. So 2^EP_L2_GROUP_BITS consecutive
+ * MACs on one VLAN stack share a block (four to a cache line), while unrelated keys still land
+ * anywhere. The low bits are XORed into the top bits of the hash, not used as they are, so keys
+ * whose low bits are all alike (MACs with a stride of 256, one MAC on many VLAN stacks) still
+ * spread over every slot of a block. Shared so that both sides agree. */
 static inline EP_U64 ep_l2_home(EP_U32 mac_lo, EP_U16 mac_hi, EP_U32 vlans)
 {
-	EP_U64 hi = mac_hi;
+	/* mac_hi holds bytes 4-5 of the MAC as loaded by the CPU: byte 5 is its high byte on a
+	 * little-endian CPU (both bpfel and x86), its low byte on a big-endian one. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	const EP_U64 shift = 0;
+#else
+	const EP_U64 shift = 8;
+#endif
+	const EP_U64 low_mask = (EP_L2_GROUP_SLOTS - 1U) << shift;
+	EP_U64 m = mac_hi;
+	EP_U64 hi = m & ~low_mask;
+	EP_U64 low = (m & low_mask) >> shift;
 	EP_U64 v = vlans;
 	EP_U64 h = (mac_lo | (hi << 32)) ^ (v * 0x9e3779b97f4a7c15ULL);
 
 	h *= 0xbf58476d1ce4e5b9ULL;
 	h ^= h >> 31;
 	h *= 0x94d049bb133111ebULL;
-	return h >> (64 - EP_L2_SLOT_BITS);
+	return (h >> (64 - EP_L2_SLOT_BITS)) ^ low;
+}
+
+/* The next slot of a probe: the same slot of the next block, so that the keys of one block that
+ * collide with another block's move on together and stay in one block (linear probing over
+ * blocks, one lane per slot offset). */
+static inline EP_U32 ep_l2_next(EP_U32 slot)
+{
+	return (slot + EP_L2_GROUP_SLOTS) & EP_L2_SLOT_MASK;
 }
 
 /* Which maps hold keys (section .bss, mapped by user space, which keeps them in step): the
@@ -196,6 +225,8 @@ EP_STATIC_ASSERT(sizeof(struct ep_vlan_etype_key) == 8, "ep_vlan_etype_key layou
 EP_STATIC_ASSERT(sizeof(struct ep_endpoint) == 8, "ep_endpoint layout");
 EP_STATIC_ASSERT(sizeof(struct ep_owner) == 24, "ep_owner layout");
 EP_STATIC_ASSERT(sizeof(struct ep_l2_slot) == 16, "ep_l2_slot layout (four per cache line)");
+EP_STATIC_ASSERT(EP_L2_GROUP_BITS <= 8 && EP_L2_GROUP_BITS < EP_L2_SLOT_BITS,
+		 "a block of l2_slots is picked by the bits of the MAC's last byte");
 EP_STATIC_ASSERT(sizeof(struct ep_map_counts) == 16, "ep_map_counts layout");
 EP_STATIC_ASSERT(EP_STAT_COUNT == 13, "update counter names in C++ when adding a reason");
 

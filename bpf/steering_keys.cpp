@@ -2,6 +2,7 @@
 #include "bpf/steering_keys.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "base/byte_order.hpp"
 
@@ -58,6 +59,18 @@ ep_vlan_etype_key to_abi(const VlanEtherTypeKey& key) {
   k.vlans = to_abi(key.vlans);
   k.ethertype = wire16(key.ethertype);
   return k;
+}
+
+L2SlotKey to_slot_key(const ep_l2_key& key) {
+  L2SlotKey k;
+  std::memcpy(&k.mac_lo, key.mac, 4);
+  std::memcpy(&k.mac_hi, key.mac + 4, 2);
+  std::memcpy(&k.vlans, &key.vlans, 4);
+  return k;
+}
+
+L2SlotKey to_slot_key(const MacAddress& mac, const VlanStack& vlans) {
+  return to_slot_key(to_abi(L2Key{mac, vlans, 0}));
 }
 
 }  // namespace etherpath::bpf

@@ -57,4 +57,20 @@ ep_l4_key to_abi(const L4Key& key);
 ep_owned_key to_abi(const OwnedKey& key);
 ep_vlan_etype_key to_abi(const VlanEtherTypeKey& key);
 
+// An l2_slots key: the raw MAC and VLAN bytes of an ep_l2_key as native integers, as the program
+// loads them from the frame (steer_abi.h), and where its probe starts.
+struct L2SlotKey {
+  std::uint32_t mac_lo = 0;
+  std::uint16_t mac_hi = 0;
+  std::uint32_t vlans = 0;
+  [[nodiscard]] bool same(const ep_l2_slot& s) const {
+    return s.mac_lo == mac_lo && s.mac_hi == mac_hi && s.vlans == vlans;
+  }
+  [[nodiscard]] std::uint32_t home() const {
+    return static_cast<std::uint32_t>(ep_l2_home(mac_lo, mac_hi, vlans));
+  }
+};
+L2SlotKey to_slot_key(const ep_l2_key& key);
+L2SlotKey to_slot_key(const MacAddress& mac, const VlanStack& vlans);
+
 }  // namespace etherpath::bpf

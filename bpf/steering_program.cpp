@@ -135,27 +135,6 @@ Status check_layout(const steer_bpf& skel) {
   return ok();
 }
 
-// An l2_slots key: the raw MAC and VLAN bytes as native integers (steer_abi.h).
-struct SlotKey {
-  std::uint32_t mac_lo = 0;
-  std::uint16_t mac_hi = 0;
-  std::uint32_t vlans = 0;
-  [[nodiscard]] bool same(const ep_l2_slot& s) const {
-    return s.mac_lo == mac_lo && s.mac_hi == mac_hi && s.vlans == vlans;
-  }
-  [[nodiscard]] std::uint32_t home() const {
-    return static_cast<std::uint32_t>(ep_l2_home(mac_lo, mac_hi, vlans));
-  }
-};
-
-SlotKey slot_key(const ep_l2_key& k) {
-  SlotKey key;
-  std::memcpy(&key.mac_lo, k.mac, 4);
-  std::memcpy(&key.mac_hi, k.mac + 4, 2);
-  std::memcpy(&key.vlans, &k.vlans, 4);
-  return key;
-}
-
 // The l2_slots bit of an EtherType (host order); 0: only l2_endpoints holds it.
 std::uint16_t slot_bit(std::uint16_t ether_type) {
   switch (ether_type) {
@@ -276,10 +255,10 @@ struct SteeringProgram::State {
     std::optional<std::uint32_t> match;
     std::optional<std::uint32_t> free;
   };
-  [[nodiscard]] Probe probe(const SlotKey& key) const {
+  [[nodiscard]] Probe probe(const L2SlotKey& key) const {
     Probe p;
     std::uint32_t i = key.home();
-    for (int n = 0; n < EP_L2_MAX_PROBES; ++n, i = (i + 1) & EP_L2_SLOT_MASK) {
+    for (int n = 0; n < EP_L2_MAX_PROBES; ++n, i = ep_l2_next(i)) {
       const ep_l2_slot& s = slots()[i];
       const std::uint16_t types = load_types(s);
       if (types == 0) {
@@ -299,16 +278,16 @@ struct SteeringProgram::State {
     return p;
   }
 
-  // A tombstone followed by an empty slot lies on no key's probe path (every path that reaches
-  // it would go on into the empty slot): it and the tombstones right before it become empty, so
-  // that churn does not lengthen the probes.
+  // A tombstone followed (ep_l2_next) by an empty slot lies on no key's probe path (every path
+  // that reaches it would go on into the empty slot): it and the tombstones right before it on
+  // its lane become empty, so that churn does not lengthen the probes.
   void reclaim(std::uint32_t i) {
-    if (load_types(slots()[(i + 1) & EP_L2_SLOT_MASK]) != 0) {
+    if (load_types(slots()[ep_l2_next(i)]) != 0) {
       return;
     }
     while (load_types(slots()[i]) == EP_L2_SLOT_USED) {
       store_types(slots()[i], 0);
-      i = (i - 1) & EP_L2_SLOT_MASK;
+      i = (i - EP_L2_GROUP_SLOTS) & EP_L2_SLOT_MASK;
     }
   }
 
@@ -317,7 +296,7 @@ struct SteeringProgram::State {
   Status add_l2(const ep_l2_key& key, std::uint16_t bit, std::uint32_t id) {
     const std::lock_guard lock(maps_mutex);
     if (bit != 0) {
-      const SlotKey k = slot_key(key);
+      const L2SlotKey k = to_slot_key(key);
       const Probe p = probe(k);
       if (p.match) {
         ep_l2_slot& s = slots()[*p.match];
@@ -343,7 +322,7 @@ struct SteeringProgram::State {
     const std::lock_guard lock(maps_mutex);
     bool found = false;
     if (bit != 0) {
-      const Probe p = probe(slot_key(key));
+      const Probe p = probe(to_slot_key(key));
       if (p.match) {
         ep_l2_slot& s = slots()[*p.match];
         const std::uint16_t types = load_types(s);
@@ -663,6 +642,14 @@ Result<Counters> SteeringProgram::read_counters() const {
   Counters counters;
   std::copy(sums.begin(), sums.end(), counters.values.begin());
   return counters;
+}
+
+std::uint32_t SteeringProgram::l2_fallback_keys() const {
+  if (!loaded("l2_endpoints")) {
+    return 0;
+  }
+  const std::lock_guard lock(state_->maps_mutex);
+  return state_->counts()->l2_fallback;
 }
 
 Result<TestRunResult> SteeringProgram::test_run(std::span<const std::byte> frame,

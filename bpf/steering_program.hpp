@@ -95,6 +95,9 @@ class SteeringProgram {
 
   // The counters summed over CPUs.
   [[nodiscard]] Result<Counters> read_counters() const;
+  // How many L2 keys live in l2_endpoints rather than l2_slots (EtherTypes without a slot bit,
+  // and keys that found no slot within EP_L2_MAX_PROBES of their home): 0 for the usual hosts.
+  [[nodiscard]] std::uint32_t l2_fallback_keys() const;
 
   // BPF_PROG_TEST_RUN: runs the program once on `frame` without any interface.
   [[nodiscard]] Result<TestRunResult> test_run(std::span<const std::byte> frame,

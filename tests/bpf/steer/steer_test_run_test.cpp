@@ -500,17 +500,8 @@ TEST_F(SteerTestRun, L2KeysWithOneHomeSlotBeyondTheProbeLimitStillHit) {
   // first EP_L2_MAX_PROBES take the slots from there on, the rest go to l2_endpoints. Every one
   // hits; removing some (tombstones in the chain) leaves the others reachable, and a re-added key
   // hits again.
-  const ep_vlan_ids untagged = to_abi(VlanStack{});
-  std::uint32_t vlans = 0;
-  std::memcpy(&vlans, &untagged, sizeof vlans);
-  const auto home = [&](const MacAddress& mac) {
-    std::uint32_t lo = 0;
-    std::uint16_t hi = 0;
-    std::memcpy(&lo, mac.octets().data(), 4);
-    std::memcpy(&hi, mac.octets().data() + 4, 2);
-    return ep_l2_home(lo, hi, vlans);
-  };
-  const std::uint64_t target = home(MacAddress::from_u64(0x020000100000ULL));
+  const auto home = [](const MacAddress& mac) { return to_slot_key(mac, {}).home(); };
+  const std::uint32_t target = home(MacAddress::from_u64(0x020000100000ULL));
   std::vector<MacAddress> same_home;
   for (std::uint64_t m = 0x020000100000ULL; same_home.size() < EP_L2_MAX_PROBES + 4; ++m) {
     const MacAddress mac = MacAddress::from_u64(m);
@@ -612,6 +603,96 @@ TEST_F(SteerTestRun, SixtyFiveThousandHostsWithEtherconnsDefaultsAndChurn) {
   EXPECT_EQ(d[Counter::pass_unicast_miss], kHosts) << describe(d);
   expect_hit(udp6(mac_of(1), {}, kOwnedIp6, 53), Counter::hit_l2);
   expect_pass(udp6(mac_of(2), {}, kOwnedIp6, 53), Counter::pass_unicast_miss);
+}
+
+TEST_F(SteerTestRun, L2KeySetsOfSixtyFiveThousandStayInSlotsAndHit) {
+  // l2_slots keeps consecutive MACs in one block (steer_abi.h); key sets without that pattern
+  // must still spread: each set of 65,536 keys is registered, found in l2_slots (none falls back
+  // to l2_endpoints), hit in a scattered order, and removed again. Half of each set leaves and
+  // comes back first, so the probes also run past tombstones.
+  struct KeySet {
+    const char* name;
+    MacAddress (*mac)(std::uint32_t);
+    VlanStack (*vlans)(std::uint32_t);
+  };
+  const KeySet sets[] = {
+      {"consecutive MACs on VLAN 100",
+       [](std::uint32_t i) { return MacAddress::from_u64(0x020000010000ULL + i); },
+       [](std::uint32_t) { return dot1q(100); }},
+      {"MACs 256 apart",
+       [](std::uint32_t i) { return MacAddress::from_u64(0x020000000000ULL + i * 256ULL); },
+       [](std::uint32_t) { return VlanStack{}; }},
+      {"one MAC on 65,536 QinQ stacks", [](std::uint32_t) { return kEmulatedMac; },
+       [](std::uint32_t i) {
+         return qinq(static_cast<std::uint16_t>(1 + (i >> 12)),
+                     static_cast<std::uint16_t>(i & 0xfffU));
+       }},
+      {"16,384 MACs on 4 VLANs",
+       [](std::uint32_t i) { return MacAddress::from_u64(0x020000010000ULL + (i & 0x3fffU)); },
+       [](std::uint32_t i) { return dot1q(static_cast<std::uint16_t>(10 + (i >> 14))); }},
+  };
+  constexpr std::uint32_t kKeys = 65536;
+  constexpr std::uint64_t kStride = 40503;  // odd: visits every key once, never two neighbours
+  for (const KeySet& set : sets) {
+    SCOPED_TRACE(set.name);
+    for (std::uint32_t i = 0; i < kKeys; ++i) {
+      ASSERT_TRUE(program_->add_l2({set.mac(i), set.vlans(i), kIpv4}, i)) << i;
+    }
+    for (std::uint32_t i = 0; i < kKeys; i += 2) {
+      ASSERT_TRUE(program_->remove_l2({set.mac(i), set.vlans(i), kIpv4})) << i;
+    }
+    for (std::uint32_t i = 0; i < kKeys; i += 2) {
+      ASSERT_TRUE(program_->add_l2({set.mac(i), set.vlans(i), kIpv4}, i)) << i;
+    }
+    EXPECT_EQ(program_->l2_fallback_keys(), 0U);
+    auto before = program_->read_counters();
+    ASSERT_TRUE(before);
+    for (std::uint64_t n = 0; n < kKeys; ++n) {
+      const auto i = static_cast<std::uint32_t>(n * kStride % kKeys);
+      ASSERT_TRUE(program_->test_run(udp4(set.mac(i), set.vlans(i), kOwnedIp, 53)));
+    }
+    auto after = program_->read_counters();
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->since(*before)[Counter::hit_l2], kKeys) << describe(after->since(*before));
+    for (std::uint32_t i = 0; i < kKeys; ++i) {
+      ASSERT_TRUE(program_->remove_l2({set.mac(i), set.vlans(i), kIpv4})) << i;
+    }
+    expect_pass(udp4(set.mac(1), set.vlans(1), kOwnedIp, 53), Counter::pass_unicast_miss);
+  }
+}
+
+TEST_F(SteerTestRun, L2BlocksThatCollideMoveOnTogether) {
+  // Two runs of 16 consecutive MACs whose blocks share a home: the second run probes on to the
+  // next block, slot by slot. Both runs hit; removing the first run leaves the second
+  // reachable past the tombstones, and removing both leaves nothing behind.
+  const auto block = [](std::uint64_t first) {
+    return to_slot_key(MacAddress::from_u64(first), {}).home() / EP_L2_GROUP_SLOTS;
+  };
+  const std::uint64_t a = 0x020000200000ULL;
+  std::uint64_t b = a + EP_L2_GROUP_SLOTS;
+  while (block(b) != block(a)) {
+    b += EP_L2_GROUP_SLOTS;
+  }
+  for (std::uint64_t m = 0; m < EP_L2_GROUP_SLOTS; ++m) {
+    ASSERT_TRUE(program_->add_l2({MacAddress::from_u64(a + m), {}, kIpv4}));
+    ASSERT_TRUE(program_->add_l2({MacAddress::from_u64(b + m), {}, kIpv4}));
+  }
+  EXPECT_EQ(program_->l2_fallback_keys(), 0U);
+  for (std::uint64_t m = 0; m < EP_L2_GROUP_SLOTS; ++m) {
+    expect_hit(udp4(MacAddress::from_u64(a + m), {}, kOwnedIp, 53), Counter::hit_l2);
+    expect_hit(udp4(MacAddress::from_u64(b + m), {}, kOwnedIp, 53), Counter::hit_l2);
+  }
+  for (std::uint64_t m = 0; m < EP_L2_GROUP_SLOTS; ++m) {
+    ASSERT_TRUE(program_->remove_l2({MacAddress::from_u64(a + m), {}, kIpv4}));
+  }
+  for (std::uint64_t m = 0; m < EP_L2_GROUP_SLOTS; ++m) {
+    expect_pass(udp4(MacAddress::from_u64(a + m), {}, kOwnedIp, 53), Counter::pass_unicast_miss);
+    expect_hit(udp4(MacAddress::from_u64(b + m), {}, kOwnedIp, 53), Counter::hit_l2);
+  }
+  for (std::uint64_t m = 0; m < EP_L2_GROUP_SLOTS; ++m) {
+    ASSERT_TRUE(program_->remove_l2({MacAddress::from_u64(b + m), {}, kIpv4}));
+    expect_pass(udp4(MacAddress::from_u64(b + m), {}, kOwnedIp, 53), Counter::pass_unicast_miss);
+  }
 }
 
 }  // namespace
