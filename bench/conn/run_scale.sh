@@ -6,12 +6,18 @@
 # into its host's receive queue and drained by a consumer thread (conn_scale_live); in the same
 # run, alternating, all traffic goes to 1 of the registered hosts. Generator on CPU 0; the
 # relay's poll thread and the consumer on CPU 1; 1 queue, native XDP, copy mode.
+# A third run per pair sends to the same hosts in a scattered order (xdp_livegen --host-stride
+# 40503: frame n to host n * 40503 mod HOSTS, every host once per round, never two neighbouring
+# MACs in a row). The steering program's table keeps consecutive MACs together (bpf/steer_abi.h),
+# which the issue's round robin profits from and the scattered order does not; scale_ratio is the
+# issue's (round robin), scattered_ratio the scattered order against the same one-host run.
 # On veth the rate is bounded by the generator's CPU, which also runs the receiving side's XDP
 # program; the poll and consumer threads' CPU time per frame shows the cost of the host count in
 # user space where the rate cannot.
 #   usage: run_scale.sh BUILD_DIR [PAIRS=3] [SECONDS=3] [HOSTS=65536]
 # Last line: RESULT hosts= one_host_rx_pps= all_hosts_rx_pps= scale_ratio= rss_mib=
 #            one_host_cpu_ns= all_hosts_cpu_ns= scale_cpu_ratio= one_host_steer_ns= all_hosts_steer_ns=
+#            scattered_rx_pps= scattered_ratio= scattered_cpu_ns= scattered_steer_ns=
 # (cpu_ns: the poll and consumer threads' CPU time per drained frame; steer_ns: the XDP steering
 # program's run time per frame from kernel.bpf_stats_enabled, which the script turns on and back)
 set -euo pipefail
@@ -42,6 +48,12 @@ gen_sink_create
 common=(--src-mac 02:00:00:00:00:01 --src-ip 10.0.0.1 --sport 9 --dport 9 --size 60)
 one=(--dst-mac 02:00:00:01:00:00 --dst-ip 10.1.0.0)
 all=(--dst-mac "02:00:00:01:00:00+$hosts" --dst-ip "10.1.0.0+$hosts")
+# The scattered order's stride: 40503 (about 65536 / the golden ratio), or the next odd number
+# coprime with HOSTS, so that every host still gets one frame per round.
+gcd() { local a=$1 b=$2 t; while ((b)); do t=$((a % b)); a=$b; b=$t; done; echo "$a"; }
+stride=40503
+while (($(gcd "$stride" "$hosts") != 1)); do stride=$((stride + 2)); done
+scattered=("${all[@]}" --host-stride "$stride")
 
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" | tail -1; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR + 1) / 2)]}'; }
@@ -86,11 +98,14 @@ run_one() {
 for ((p = 1; p <= pairs; p++)); do
   read -r og orx ocpu _ osteer < <(run_one one "${one[@]}")
   read -r ag arx acpu arss asteer < <(run_one all "${all[@]}")
-  echo "pair $p: one host: offered $og pps, drained $orx pps, $ocpu ns/frame user space, steering $osteer ns/frame; all $hosts hosts: offered $ag pps, drained $arx pps, $acpu ns/frame, steering $asteer ns/frame, rss $arss MiB"
+  read -r sg srx scpu _ ssteer < <(run_one scattered "${scattered[@]}")
+  echo "pair $p: one host: offered $og pps, drained $orx pps, $ocpu ns/frame user space, steering $osteer ns/frame; all $hosts hosts: offered $ag pps, drained $arx pps, $acpu ns/frame, steering $asteer ns/frame, rss $arss MiB; scattered: offered $sg pps, drained $srx pps, $scpu ns/frame, steering $ssteer ns/frame"
+  add scattered "$srx"; add scattered_ratio "$(ratio "$srx" "$orx")"
+  add scattered_cpu "$scpu"; add scattered_steer "$ssteer"
   add one "$orx"; add all "$arx"; add ratio "$(ratio "$arx" "$orx")"
   add one_cpu "$ocpu"; add all_cpu "$acpu"; add cpu_ratio "$(ratio "$ocpu" "$acpu")"
   add rss "$arss"; add one_steer "$osteer"; add all_steer "$asteer"
 done
 
-echo "pinning: generator CPU 0, relay poll thread and consumer CPU 1; 64-byte frames, 1 queue, native XDP, copy mode; $pairs pairs of $secs s; ratios are medians of per-pair ratios"
-echo "RESULT hosts=$hosts one_host_rx_pps=$(med one) all_hosts_rx_pps=$(med all) scale_ratio=$(med ratio) rss_mib=$(med rss) one_host_cpu_ns=$(med one_cpu) all_hosts_cpu_ns=$(med all_cpu) scale_cpu_ratio=$(med cpu_ratio) one_host_steer_ns=$(med one_steer) all_hosts_steer_ns=$(med all_steer)"
+echo "pinning: generator CPU 0, relay poll thread and consumer CPU 1; each pair: one host, all hosts round robin, all hosts scattered (--host-stride $stride); 64-byte frames, 1 queue, native XDP, copy mode; $pairs pairs of $secs s; ratios are medians of per-pair ratios"
+echo "RESULT hosts=$hosts one_host_rx_pps=$(med one) all_hosts_rx_pps=$(med all) scale_ratio=$(med ratio) rss_mib=$(med rss) one_host_cpu_ns=$(med one_cpu) all_hosts_cpu_ns=$(med all_cpu) scale_cpu_ratio=$(med cpu_ratio) one_host_steer_ns=$(med one_steer) all_hosts_steer_ns=$(med all_steer) scattered_rx_pps=$(med scattered) scattered_ratio=$(med scattered_ratio) scattered_cpu_ns=$(med scattered_cpu) scattered_steer_ns=$(med scattered_steer)"

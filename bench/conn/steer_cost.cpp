@@ -5,11 +5,14 @@
 //   - "all": one run per frame, round robin over the N hosts (a different key every run, so the
 //     map's cache misses are paid as on a live interface); the mean of the kernel's per-run
 //     durations;
+//     With --stride S (odd), the round robin visits host k * S mod N on the k-th run: the hosts in
+//     a scattered order, so that no two runs in a row hit neighbouring MACs (l2_slots keeps
+//     consecutive MACs in one block; bpf/steer_abi.h);
 //   - "one": the same single-run calls, every frame to host 0 (the map entry stays cached);
 //   - "hot": one frame to host 0 repeated in the kernel (--repeat runs per call): the program's
 //     own cost without the syscall's cache pollution.
-//   conn_steer_cost [--hosts N] [--frames F] [--repeat R]
-// Last line: RESULT hosts= one_ns= all_ns= hot_ns= scale_ns= (scale_ns = all_ns - one_ns)
+//   conn_steer_cost [--hosts N] [--frames F] [--repeat R] [--stride S]
+// Last line: RESULT hosts= stride= one_ns= all_ns= hot_ns= scale_ns= (scale_ns = all_ns - one_ns)
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -85,6 +88,7 @@ int run(int argc, char** argv) {
   std::uint32_t hosts = 65536;
   std::size_t runs = 262144;
   std::uint32_t repeat = 1000000;
+  std::uint64_t stride = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a(argv[i]);
     const unsigned long v = std::strtoul(argv[i + 1], nullptr, 10);
@@ -94,8 +98,11 @@ int run(int argc, char** argv) {
       runs = v;
     } else if (a == "--repeat") {
       repeat = static_cast<std::uint32_t>(v);
+    } else if (a == "--stride") {
+      stride = v;
     } else {
-      std::fprintf(stderr, "usage: %s [--hosts N] [--frames F] [--repeat R]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--hosts N] [--frames F] [--repeat R] [--stride S]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -118,7 +125,7 @@ int run(int argc, char** argv) {
   std::vector<std::vector<std::byte>> all;
   all.reserve(hosts);
   for (std::uint32_t k = 0; k < hosts; ++k) {
-    all.push_back(frame_to(k));
+    all.push_back(frame_to(static_cast<std::uint32_t>(k * stride % hosts)));
   }
   const std::vector<std::vector<std::byte>> one{frame_to(0)};
   if (auto r = program.test_run(one[0]); !r || r->action != bpf::XdpAction::pass) {
@@ -143,8 +150,9 @@ int run(int argc, char** argv) {
                 static_cast<unsigned long long>(d[bpf::Counter::hit_l2]),
                 static_cast<unsigned long long>(d[bpf::Counter::frames]));
   }
-  std::printf("RESULT hosts=%u one_ns=%.1f all_ns=%.1f hot_ns=%u scale_ns=%.1f\n", hosts, one_ns,
-              all_ns, hot->duration_ns, all_ns - one_ns);
+  std::printf("RESULT hosts=%u stride=%llu one_ns=%.1f all_ns=%.1f hot_ns=%u scale_ns=%.1f\n",
+              hosts, static_cast<unsigned long long>(stride), one_ns, all_ns, hot->duration_ns,
+              all_ns - one_ns);
   return 0;
 }
 

@@ -17,6 +17,10 @@
 #define MAX_PAYLOAD_WORDS 740 /* (1514 - 42) / 2 */
 
 const volatile struct bench_flow flow = {};
+/* --host-stride: frame n goes to dst MAC and IP number n * host_stride (modulo their counts), so
+ * an odd stride walks the whole range in a scattered order instead of one neighbour after the
+ * other; 1 is the plain round robin. */
+const volatile __u64 host_stride = 1;
 
 __u64 seq = 0; /* one CPU runs the live frames loop: no atomics */
 
@@ -50,11 +54,12 @@ int xdp_livegen(struct xdp_md *ctx)
 	__u16 udp_len, *w;
 	__u32 sum, i, words;
 	__u64 n = seq++;
+	__u64 host = n * host_stride;
 
 	if ((void *)(payload + 3) > data_end || data + frame_len > data_end || frame_len < 54)
 		return XDP_ABORTED;
 
-	put_mac(eth->h_dest, flow.dst_mac + n % flow.dst_mac_count);
+	put_mac(eth->h_dest, flow.dst_mac + host % flow.dst_mac_count);
 	put_mac(eth->h_source, flow.src_mac);
 	eth->h_proto = bpf_htons(ETH_P_IP);
 
@@ -68,7 +73,7 @@ int xdp_livegen(struct xdp_md *ctx)
 	ip->protocol = IPPROTO_UDP;
 	ip->check = 0;
 	ip->saddr = bpf_htonl(flow.src_ip);
-	ip->daddr = bpf_htonl(flow.dst_ip + (__u32)(n % flow.dst_ip_count));
+	ip->daddr = bpf_htonl(flow.dst_ip + (__u32)(host % flow.dst_ip_count));
 	sum = 0;
 	w = (__u16 *)ip;
 #pragma unroll

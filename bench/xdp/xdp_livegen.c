@@ -3,7 +3,11 @@
  * IP and ports, round robin) and returns XDP_TX out of the given interface. The receiving veth
  * needs an XDP program in native mode (its NAPI) for the frames to arrive.
  *
- *   xdp_livegen -i IF [-d SECONDS | -n COUNT] [-b BATCH] [-c CPU] [flow options]
+ *   xdp_livegen -i IF [-d SECONDS | -n COUNT] [-b BATCH] [-c CPU] [--host-stride S] [flow options]
+ *
+ * --host-stride S: frame n goes to dst MAC and IP number n * S of their ranges (modulo the range's
+ * size) instead of n: with an odd S (and a power-of-two range) every host still gets one frame per
+ * round, in a scattered order (bench/conn's run_scale.sh uses it).
  */
 #include "bench/xdp/bench_common.h"
 
@@ -16,7 +20,8 @@
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s -i IF [-d SECONDS | -n COUNT] [-b BATCH=64] [-c CPU]\n" BENCH_FLOW_USAGE,
+		"usage: %s -i IF [-d SECONDS | -n COUNT] [-b BATCH=64] [-c CPU] [--host-stride S=1]\n"
+		BENCH_FLOW_USAGE,
 		prog);
 	exit(2);
 }
@@ -25,7 +30,7 @@ int main(int argc, char **argv)
 {
 	const char *ifname = NULL;
 	double duration = 5, start, last_print, now, elapsed;
-	unsigned long long count = 0, sent, printed = 0;
+	unsigned long long count = 0, sent, printed = 0, host_stride = 1;
 	unsigned int batch = 64, ifindex;
 	struct bench_flow flow;
 	struct livegen_bpf *skel;
@@ -47,6 +52,10 @@ int main(int argc, char **argv)
 			batch = (unsigned int)atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "-c") && i + 1 < argc) {
 			cpu = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--host-stride") && i + 1 < argc) {
+			host_stride = strtoull(argv[++i], NULL, 10);
+			if (host_stride == 0)
+				bench_usage_error("--host-stride", argv[i]);
 		} else {
 			usage(argv[0]);
 		}
@@ -63,6 +72,7 @@ int main(int argc, char **argv)
 	if (!skel)
 		bench_die("opening the generator program");
 	skel->rodata->flow = flow;
+	skel->rodata->host_stride = host_stride;
 	err = livegen_bpf__load(skel);
 	if (err)
 		bench_die("loading the generator program");
