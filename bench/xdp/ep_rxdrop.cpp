@@ -3,13 +3,16 @@
 // with etherpath's steering program taking the benchmark's dst MACs. Prints the rate,
 // rx_ring_full and the thread CPU time per frame (--poll sleeps in Engine::wait when idle).
 //   ep_rxdrop -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-c CPU]
-//             [--dst-mac MAC[+N]] [--builtin-prog] [--tx-ring]
+//             [--dst-mac MAC[+N]] [--builtin-prog] [--tx-ring] [--wait-cost N]
 // --builtin-prog: libxdp's built-in program instead of the steering program (what xdp_rxdrop
 // runs), to tell the steering program's cost on the generator's CPU from the engine's.
 // The socket is receive-only, like xdp_rxdrop's (an RX ring, no TX ring): in copy mode with
 // need_wakeup every poll() also drives a socket's TX ring (xsk_poll -> xsk_generic_xmit), a
 // kernel cost per wakeup of a socket that can send. --tx-ring gives it the 2048-entry TX ring a
 // relay's socket has, to measure that cost.
+// --wait-cost N: no receive loop; N times an empty receive() and a poll() of the socket with a
+// zero timeout, on an idle link: the thread CPU time per wakeup of the syscall path (what an
+// idle receiver pays per wakeup on top of the context switch), like xdp_rxdrop --wait-cost.
 #include <cstring>
 #include <string>
 
@@ -65,6 +68,19 @@ struct RxResult {
   return r;
 }
 
+// --wait-cost: the empty receive and the socket's poll(), `count` times; thread CPU ns per round.
+[[gnu::noinline]] double wait_cost(etherpath::datapath::xdp::XdpEngine& engine, long count) {
+  etherpath::datapath::FrameBatch batch;
+  const std::uint64_t cpu0 = etherpath::bench::thread_cpu_ns();
+  for (long i = 0; i < count; ++i) {
+    if (engine.receive(0, batch) != 0) {
+      engine.release(0, batch);  // the link should be idle; a stray frame goes back
+    }
+    (void)engine.socket(0).wait(0);
+  }
+  return static_cast<double>(etherpath::bench::thread_cpu_ns() - cpu0) / static_cast<double>(count);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,6 +91,7 @@ int main(int argc, char** argv) {
   bool use_poll = false;
   bool builtin_prog = false;
   bool tx_ring = false;
+  long wait_rounds = 0;
   double duration = 10;
   int cpu = -1;
   MacAddress dst = MacAddress::from_u64(0x020000000002ULL);
@@ -101,6 +118,11 @@ int main(int argc, char** argv) {
       builtin_prog = true;
     } else if (a == "--tx-ring") {
       tx_ring = true;
+    } else if (a == "--wait-cost") {
+      wait_rounds = std::atol(value().data());
+      if (wait_rounds <= 0) {
+        bench::usage_error(a, argv[i]);
+      }
     } else if (a == "-c") {
       cpu = std::atoi(value().data());
     } else if (a == "--dst-mac") {
@@ -117,7 +139,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-c CPU] "
-                   "[--dst-mac MAC[+N]] [--builtin-prog] [--tx-ring]\n",
+                   "[--dst-mac MAC[+N]] [--builtin-prog] [--tx-ring] [--wait-cost N]\n",
                    argv[0]);
       return 2;
     }
@@ -147,6 +169,11 @@ int main(int argc, char** argv) {
               (*engine)->mode().c_str(), tx_ring ? "RX and TX rings" : "RX ring only",
               builtin_prog ? "libxdp's built-in program" : steering.describe().c_str());
   std::fflush(stdout);
+
+  if (wait_rounds > 0) {
+    std::printf("RESULT ep_wait_ns=%.1f\n", wait_cost(**engine, wait_rounds));
+    return 0;
+  }
 
   const double start = bench::now_s();
   const std::uint64_t cpu0 = bench::thread_cpu_ns();

@@ -4,6 +4,9 @@
  * per packet (with --poll the thread sleeps when idle, so that figure is the work per packet).
  *
  *   xdp_rxdrop -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-b BATCH] [-c CPU]
+ *              [--wait-cost N]
+ * --wait-cost N: no receive loop; N times an empty peek and a poll() with a zero timeout, on an
+ * idle link: the thread CPU time per wakeup of the syscall path (ep_rxdrop --wait-cost alike).
  */
 #include "bench/xdp/bench_xsk.h"
 
@@ -13,7 +16,7 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s -i IF [-q QUEUE] [-m native|generic] [-d SECONDS] [--poll] [-b BATCH] "
-		"[-c CPU]\n",
+		"[-c CPU] [--wait-cost N]\n",
 		prog);
 	exit(2);
 }
@@ -74,12 +77,41 @@ static __attribute__((noinline)) struct rx_result rx_loop(struct bench_xsk *x, u
 	return r;
 }
 
+/* --wait-cost: the empty peek and poll(), count times; thread CPU ns per round. */
+static __attribute__((noinline)) double wait_cost(struct bench_xsk *x, long count)
+{
+	struct pollfd p = { .fd = x->fd, .events = POLLIN };
+	uint64_t cpu0 = bench_thread_cpu_ns();
+	__u32 idx;
+	long i;
+
+	for (i = 0; i < count; i++) {
+		__u32 n = xsk_ring_cons__peek(&x->rx, 64, &idx), fidx, k;
+
+		if (n) { /* the link should be idle; a stray frame goes back */
+			while (xsk_ring_prod__reserve(&x->fill, n, &fidx) != n)
+				;
+			for (k = 0; k < n; k++) {
+				__u64 addr = xsk_ring_cons__rx_desc(&x->rx, idx + k)->addr;
+
+				*xsk_ring_prod__fill_addr(&x->fill, fidx + k) =
+					addr - addr % BENCH_FRAME_SIZE;
+			}
+			xsk_ring_prod__submit(&x->fill, n);
+			xsk_ring_cons__release(&x->rx, n);
+		}
+		poll(&p, 1, 0);
+	}
+	return (double)(bench_thread_cpu_ns() - cpu0) / (double)count;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long long pkts = 0, first_pkts = 0;
 	double duration = 10, start, t_first = 0, t_last = 0;
 	unsigned int queue = 0, batch = 64, i;
 	int generic = 0, use_poll = 0, cpu = -1, a;
+	long wait_rounds = 0;
 	const char *ifname = NULL;
 	uint64_t cpu0, cpu_ns;
 	struct bench_xsk x;
@@ -101,6 +133,8 @@ int main(int argc, char **argv)
 			batch = (unsigned int)atoi(argv[++a]);
 		else if (!strcmp(argv[a], "-c") && a + 1 < argc)
 			cpu = atoi(argv[++a]);
+		else if (!strcmp(argv[a], "--wait-cost") && a + 1 < argc)
+			wait_rounds = atol(argv[++a]);
 		else
 			usage(argv[0]);
 	}
@@ -118,6 +152,11 @@ int main(int argc, char **argv)
 	printf("rxdrop: %s queue %u (%s XDP, copy, need_wakeup)\n", ifname, queue,
 	       generic ? "generic" : "native");
 	fflush(stdout);
+	if (wait_rounds > 0) {
+		printf("RESULT rxdrop_wait_ns=%.1f\n", wait_cost(&x, wait_rounds));
+		bench_xsk_close(&x);
+		return 0;
+	}
 
 	start = bench_now();
 	cpu0 = bench_thread_cpu_ns();
