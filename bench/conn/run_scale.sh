@@ -72,7 +72,8 @@ steer_ns() {
 }
 
 # run_one LABEL FLOW...: the receiver registers the hosts, then the generator sends; prints
-# "gen_pps rx_pps cpu_ns rss steer_ns" (cpu_ns = poll + consumer thread CPU per drained frame).
+# "gen_pps rx_pps cpu_ns rss steer_ns lost" (cpu_ns = poll + consumer thread CPU per drained frame;
+# lost = the receiver's rx_ring_full + rx_fill_ring_empty_descs: frames the sink did not take).
 run_one() {
   local label=$1; shift
   $S "$rx_tool" -i s$tag --hosts "$hosts" -d $((secs + 3)) --poll-cpu 1 --consumer-cpu 1 >"$tmp/rx" 2>&1 &
@@ -92,14 +93,17 @@ run_one() {
   local poll cons
   poll=$(field poll_cpu_ns <"$tmp/rx")
   cons=$(field consumer_cpu_ns <"$tmp/rx")
-  echo "$(field gen_pps <<<"$out") $(field scale_rx_pps <"$tmp/rx") $(sum "$poll" "$cons") $(field rss_mib <"$tmp/rx") $steer"
+  local lost
+  lost=$(sed -n 's/.*"rx_fill_ring_empty_descs":\([0-9]*\).*"rx_ring_full":\([0-9]*\).*/\1 \2/p' "$tmp/rx" |
+    awk '{ n += $1 + $2 } END { print n + 0 }')
+  echo "$(field gen_pps <<<"$out") $(field scale_rx_pps <"$tmp/rx") $(sum "$poll" "$cons") $(field rss_mib <"$tmp/rx") $steer $lost"
 }
 
 for ((p = 1; p <= pairs; p++)); do
-  read -r og orx ocpu _ osteer < <(run_one one "${one[@]}")
-  read -r ag arx acpu arss asteer < <(run_one all "${all[@]}")
-  read -r sg srx scpu _ ssteer < <(run_one scattered "${scattered[@]}")
-  echo "pair $p: one host: offered $og pps, drained $orx pps, $ocpu ns/frame user space, steering $osteer ns/frame; all $hosts hosts: offered $ag pps, drained $arx pps, $acpu ns/frame, steering $asteer ns/frame, rss $arss MiB; scattered: offered $sg pps, drained $srx pps, $scpu ns/frame, steering $ssteer ns/frame"
+  read -r og orx ocpu _ osteer olost < <(run_one one "${one[@]}")
+  read -r ag arx acpu arss asteer alost < <(run_one all "${all[@]}")
+  read -r sg srx scpu _ ssteer slost < <(run_one scattered "${scattered[@]}")
+  echo "pair $p: one host: offered $og pps, drained $orx pps, $ocpu ns/frame user space, steering $osteer ns/frame, sink lost $olost; all $hosts hosts: offered $ag pps, drained $arx pps, $acpu ns/frame, steering $asteer ns/frame, sink lost $alost, rss $arss MiB; scattered: offered $sg pps, drained $srx pps, $scpu ns/frame, steering $ssteer ns/frame, sink lost $slost"
   add scattered "$srx"; add scattered_ratio "$(ratio "$srx" "$orx")"
   add scattered_cpu "$scpu"; add scattered_steer "$ssteer"
   add one "$orx"; add all "$arx"; add ratio "$(ratio "$arx" "$orx")"
