@@ -13,112 +13,96 @@ namespace etherpath::wire {
 // Sums are kept unfolded in 64 bits, in host-order numbers: a 16-bit field with host value v adds
 // v, so lengths and ports can be added without byte swaps. Folding happens once, at the end.
 
-// Adds `data` to `sum`. `data` must start at an even offset of the checksummed stream (every
-// header and payload boundary etherpath sums across is even); an odd tail is padded with zero.
-// Inline: header-sized sums are on every packet's path and the sizes are often known.
+namespace detail {
+// The big-endian 64-bit word at src[at], copied to dst[at] with kCopy.
+template <bool kCopy>
+[[nodiscard, gnu::always_inline]] inline std::uint64_t word_of(std::byte* dst, const std::byte* src,
+                                                               std::size_t at) noexcept {
+  std::uint64_t x = 0;
+  std::memcpy(&x, src + at, 8);
+  if constexpr (kCopy) {
+    std::memcpy(dst + at, &x, 8);
+  }
+  return __builtin_bswap64(x);
+}
+
+// One pass over n bytes from `src`: their sum, and with kCopy a copy to `dst` (no overlap).
+// Big-endian 64-bit words are added with an end-around carry, counted apart: 2^64, 2^32 and
+// 2^16 are all 1 modulo 0xffff, so that sum, and the two 32-bit halves of it, are congruent to
+// the sum of the 16-bit words, and, like it, 0 only for all-zero bytes (so +0 and -0 stay
+// apart). The last n % 8 bytes come from one load of the 8 bytes that end the data, shifted up
+// to where they stand in their word (zero padding for an odd last byte). The result is below
+// 2^35, so sums of headers and payloads added to it cannot overflow.
+template <bool kCopy>
+[[nodiscard, gnu::always_inline]] inline std::uint64_t checksum_pass(std::byte* dst,
+                                                                     const std::byte* src,
+                                                                     std::size_t n,
+                                                                     std::uint64_t sum) noexcept {
+  std::uint64_t acc = 0;
+  std::uint64_t carries = 0;
+  const auto add = [&acc, &carries](std::uint64_t word) {
+    acc += word;
+    carries += acc < word ? 1U : 0U;
+  };
+  const auto word_at = [src, dst](std::size_t at) { return word_of<kCopy>(dst, src, at); };
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    add(word_at(i));
+    add(word_at(i + 8));
+  }
+  if (i + 8 <= n) {
+    add(word_at(i));
+    i += 8;
+  }
+  const std::size_t rest = n - i;
+  if (rest != 0) {
+    if (n >= 8) {
+      add(word_at(n - 8) << (64U - 8U * rest));
+    } else {
+      // Fewer than 8 bytes in all: 4, 2 and 1 at a time.
+      if (rest >= 4) {
+        std::uint32_t x = 0;
+        std::memcpy(&x, src + i, 4);
+        if constexpr (kCopy) {
+          std::memcpy(dst + i, &x, 4);
+        }
+        add(std::uint64_t{__builtin_bswap32(x)} << 32U);
+        i += 4;
+      }
+      if ((rest & 2U) != 0) {
+        std::uint16_t x = 0;
+        std::memcpy(&x, src + i, 2);
+        if constexpr (kCopy) {
+          std::memcpy(dst + i, &x, 2);
+        }
+        add(std::uint64_t{bswap16(x)} << (48U - 8U * (i & 4U)));
+        i += 2;
+      }
+      if ((rest & 1U) != 0) {
+        if constexpr (kCopy) {
+          dst[i] = src[i];
+        }
+        add(std::uint64_t{static_cast<std::uint8_t>(src[i])} << (56U - 8U * (i & 6U)));
+      }
+    }
+  }
+  return sum + (acc >> 32U) + (acc & 0xffffffffULL) + carries;
+}
+}  // namespace detail
+
+// Adds `data` to `sum` (unfolded). `data` must start at an even offset of the checksummed stream
+// (every header and payload boundary etherpath sums across is even); an odd tail is padded with
+// zero. Inline: header-sized sums are on every packet's path and the sizes are often known.
 [[nodiscard]] inline std::uint64_t checksum_add(std::uint64_t sum, ConstBytes data) noexcept {
-  // A big-endian 32-bit word a*2^16 + b is congruent to a + b modulo 0xffff, so summing 32-bit
-  // halves of 64-bit loads gives the same folded result as summing 16-bit words, in fewer steps.
-  // 2^32 words of 2^32 each cannot overflow 64 bits for any frame size.
-  const std::byte* p = data.data();
-  std::size_t n = data.size();
-  std::uint64_t a = 0;
-  std::uint64_t b = 0;
-  while (n >= 16) {
-    std::uint64_t x = 0;
-    std::uint64_t y = 0;
-    std::memcpy(&x, p, 8);
-    std::memcpy(&y, p + 8, 8);
-    x = __builtin_bswap64(x);
-    y = __builtin_bswap64(y);
-    a += (x >> 32U) + (x & 0xffffffffULL);
-    b += (y >> 32U) + (y & 0xffffffffULL);
-    p += 16;
-    n -= 16;
-  }
-  if (n >= 8) {
-    std::uint64_t x = 0;
-    std::memcpy(&x, p, 8);
-    x = __builtin_bswap64(x);
-    a += (x >> 32U) + (x & 0xffffffffULL);
-    p += 8;
-    n -= 8;
-  }
-  if (n >= 4) {
-    std::uint32_t x = 0;
-    std::memcpy(&x, p, 4);
-    b += __builtin_bswap32(x);
-    p += 4;
-    n -= 4;
-  }
-  if (n >= 2) {
-    a += (std::uint64_t{static_cast<std::uint8_t>(p[0])} << 8U) | static_cast<std::uint8_t>(p[1]);
-    p += 2;
-    n -= 2;
-  }
-  if (n == 1) {
-    b += std::uint64_t{static_cast<std::uint8_t>(p[0])} << 8U;
-  }
-  return sum + a + b;
+  return detail::checksum_pass<false>(nullptr, data.data(), data.size(), sum);
 }
 
 // Copies `src` to `dst` and adds it to `sum` in the same pass (what checksum_add(sum, src) gives):
 // the builder's payload is summed as it is copied, so nothing re-reads bytes just stored. The
 // ranges must not overlap.
-[[nodiscard]] inline std::uint64_t checksum_copy(std::byte* dst, ConstBytes src,
-                                                 std::uint64_t sum) noexcept {
-  const std::byte* p = src.data();
-  std::size_t n = src.size();
-  std::uint64_t a = 0;
-  std::uint64_t b = 0;
-  while (n >= 16) {
-    std::uint64_t x = 0;
-    std::uint64_t y = 0;
-    std::memcpy(&x, p, 8);
-    std::memcpy(&y, p + 8, 8);
-    std::memcpy(dst, &x, 8);
-    std::memcpy(dst + 8, &y, 8);
-    x = __builtin_bswap64(x);
-    y = __builtin_bswap64(y);
-    a += (x >> 32U) + (x & 0xffffffffULL);
-    b += (y >> 32U) + (y & 0xffffffffULL);
-    p += 16;
-    dst += 16;
-    n -= 16;
-  }
-  if (n >= 8) {
-    std::uint64_t x = 0;
-    std::memcpy(&x, p, 8);
-    std::memcpy(dst, &x, 8);
-    x = __builtin_bswap64(x);
-    a += (x >> 32U) + (x & 0xffffffffULL);
-    p += 8;
-    dst += 8;
-    n -= 8;
-  }
-  if (n >= 4) {
-    std::uint32_t x = 0;
-    std::memcpy(&x, p, 4);
-    std::memcpy(dst, &x, 4);
-    b += __builtin_bswap32(x);
-    p += 4;
-    dst += 4;
-    n -= 4;
-  }
-  if (n >= 2) {
-    std::uint16_t x = 0;
-    std::memcpy(&x, p, 2);
-    std::memcpy(dst, &x, 2);
-    a += bswap16(x);
-    p += 2;
-    dst += 2;
-    n -= 2;
-  }
-  if (n == 1) {
-    dst[0] = p[0];
-    b += std::uint64_t{static_cast<std::uint8_t>(p[0])} << 8U;
-  }
-  return sum + a + b;
+[[nodiscard, gnu::always_inline]] inline std::uint64_t checksum_copy(std::byte* dst, ConstBytes src,
+                                                                     std::uint64_t sum) noexcept {
+  return detail::checksum_pass<true>(dst, src.data(), src.size(), sum);
 }
 
 // Adds `data` as if its 2-byte checksum field at `field_offset` (even) were zero: the sum a

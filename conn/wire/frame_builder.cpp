@@ -43,21 +43,23 @@ Bytes FrameBuilder::payload_room() const noexcept {
 }
 
 Bytes FrameBuilder::reserve(std::size_t n) noexcept {
-  if (error() != BuildError::none) {
+  const std::size_t start = start_;
+  state_ &= ~kSummed;  // the payload's sum no longer covers what is inside the next header
+  if (error_ != 0) {
     return {};
   }
-  if (n > start_) {
+  if (n > start) {
     fail_with(BuildError::no_room);
     return {};
   }
-  start_ -= n;
-  return buffer_.subspan(start_, n);
+  start_ = start - n;
+  return buffer_.subspan(start - n, n);
 }
 
-void FrameBuilder::refuse(std::size_t n) noexcept {
-  if (n > start_) {
+void FrameBuilder::refuse(std::size_t n, std::size_t start) noexcept {
+  if (n > start) {
     fail_with(BuildError::no_room);
-  } else if ((guard() & ~kClosed) == 0) {
+  } else if ((guard(state_) & ~kClosed) == 0) {
     fail_with(BuildError::too_many_layers);
   } else {
     fail_with(BuildError::bad_order);  // nothing goes outside the Ethernet header
@@ -65,29 +67,27 @@ void FrameBuilder::refuse(std::size_t n) noexcept {
 }
 
 FrameBuilder& FrameBuilder::push_bytes(ConstBytes bytes) noexcept {
+  const std::uint64_t state = state_;
   const std::size_t n = bytes.size();
   const std::size_t start = start_;
   // Raw bytes in front of a header hide it from the headers outside: they are a layer then.
   // Raw bytes in front of the payload only extend it.
-  const bool layer = guard() != kMaxLayers;
-  if (error() != BuildError::none) {
+  const bool layer = guard(state) != kMaxLayers;
+  if (error_ != 0) {
     return *this;
   }
   if (n > start) {
     fail_with(BuildError::no_room);
     return *this;
   }
-  if (layer && !admit(n)) {
+  if (layer && !admit(state, n, start)) {
     return *this;
   }
   if (n != 0) {
     std::memcpy(buffer_.data() + start - n, bytes.data(), n);
   }
-  if (layer) {
-    pushed(state_, start - n, kNoEtherType, kNoProtocol, pending_count());
-  } else {
-    start_ = start - n;
-  }
+  start_ = start - n;
+  state_ = layer ? pushed(state, kNoEtherType, kNoProtocol, pending_in(state)) : state & ~kSummed;
   return *this;
 }
 
@@ -138,20 +138,25 @@ FrameBuilder& FrameBuilder::push_neighbor_advert(const IpAddress& target, std::u
 
 FrameBuilder& FrameBuilder::push_ipv6_extension(std::uint8_t type, ConstBytes body,
                                                 std::optional<std::uint8_t> next_header) noexcept {
+  const std::uint64_t state = state_;
+  const std::size_t start = start_;
   const std::size_t n = body.size() + 2;
   if (n % 8 != 0 || n > 2048) {
     fail_with(BuildError::bad_extension_size);
     return *this;
   }
-  const std::uint16_t inner = next_protocol();
+  const std::uint16_t inner = next_protocol(state);
   const auto nh = static_cast<std::uint16_t>(
       next_header ? *next_header : (inner == kIcmpEitherFamily ? kIpProtoIcmpv6 : inner));
   if (nh == kNoProtocol) {
     fail_with(BuildError::missing_protocol);
     return *this;
   }
-  const std::size_t start = start_;
-  if (!admit(n)) {
+  if (!admit(state, n, start)) {
+    return *this;
+  }
+  if (n > start) {
+    fail_with(BuildError::no_room);
     return *this;
   }
   std::byte* p = buffer_.data() + start - n;
@@ -160,67 +165,73 @@ FrameBuilder& FrameBuilder::push_ipv6_extension(std::uint8_t type, ConstBytes bo
   if (!body.empty()) {
     std::memcpy(p + 2, body.data(), body.size());
   }
+  start_ = start - n;
   // Its own type is what the header outside it names.
-  pushed(state_, start - n, kNoEtherType, type, pending_count());
+  state_ = pushed(state, kNoEtherType, type, pending_in(state));
   return *this;
 }
 
 FrameBuilder& FrameBuilder::push_arp(const ArpSpec& spec) noexcept {
+  const std::uint64_t state = state_;
+  const std::size_t start = start_;
   if (!spec.sender_ip.is_v4() || !spec.target_ip.is_v4()) {
     fail_with(BuildError::bad_address);
     return *this;
   }
-  const std::size_t start = start_;
-  if (!admit(ArpView::kSize)) {
+  if (!admit(state, ArpView::kSize, start)) {
+    return *this;
+  }
+  if (ArpView::kSize > start) {
+    fail_with(BuildError::no_room);
     return *this;
   }
   const std::size_t at = start - ArpView::kSize;
   ArpWriter(buffer_.subspan(at, ArpView::kSize))
       .set(spec.op, spec.sender_mac, spec.sender_ip, spec.target_mac, spec.target_ip);
-  pushed(state_, at, kEtherTypeArp, kNoProtocol, pending_count());
+  start_ = at;
+  state_ = pushed(state, kEtherTypeArp, kNoProtocol, pending_in(state));
   return *this;
 }
 
-void FrameBuilder::fill_pending_slow(bool v6, std::uint64_t address_sum) noexcept {
+void FrameBuilder::fill_pending_slow(std::size_t n, bool v6, std::uint64_t address_sum) noexcept {
+  // After an error a header may lie in scratch_, and nothing of the frame counts any more.
+  if (error_ != 0) {
+    return;
+  }
   // Innermost first: an outer header's sum then covers the inner one's final checksum, so every
   // one but the innermost is summed again here from its bytes, its checksum field still 0
   // (nesting is rare; one header is the fast path).
-  const std::size_t n = pending_count();
   for (std::size_t i = 0; i < n; ++i) {
     const PendingChecksum& p = pending_[i];
-    const bool udp = (p.where & kPendingUdp) != 0;
-    const Bytes b = buffer_.subspan(static_cast<std::uint32_t>(p.where));
-    const Bytes l4 = b.first(end_ - static_cast<std::uint32_t>(p.where));
+    const Bytes l4(p.header, p.length);
     const std::size_t len = l4.size();
     // UDP adds its pseudo-header's protocol and length (the header holds the length once).
-    const std::uint64_t sum = i == 0 ? p.sum : checksum_add(udp ? kIpProtoUdp + len : 0, l4);
-    if (udp) {
-      store_be16(b, 6, udp_checksum_finish(sum + address_sum));
+    const std::uint64_t sum = i == 0 ? p.sum : checksum_add(p.udp ? kIpProtoUdp + len : 0, l4);
+    if (p.udp) {
+      store_be16(l4, 6, udp_checksum_finish(sum + address_sum));
     } else if (v6) {
       store_be16(
-          b, 2,
+          l4, 2,
           checksum_finish(sum + address_sum + kIpProtoIcmpv6 + (len >> 16U) + (len & 0xffffU)));
     } else {
-      store_be16(b, 2, checksum_finish(sum));
+      store_be16(l4, 2, checksum_finish(sum));
     }
   }
 }
 
 Result<Bytes> FrameBuilder::finish_slow() {
-  const std::size_t n = pending_count();
-  if (error() == BuildError::none && n != 0) {
+  const std::size_t n = pending_in(state_);
+  if (error_ == 0 && n != 0) {
     // No IP header around them: UDP has no pseudo-header to sum, ICMP(v4) needs none.
     for (std::size_t i = 0; i < n; ++i) {
-      if ((pending_[i].where & kPendingUdp) != 0) {
+      if (pending_[i].udp) {
         fail_with(BuildError::bad_order);
       }
     }
-    if (error() == BuildError::none) {
-      fill_pending_slow(false, 0);
-      state_ &= ~kPendingMask;
-    }
+    fill_pending_slow(n, false, 0);
+    state_ &= ~kPendingMask;
   }
-  if (error() != BuildError::none) {
+  if (error_ != 0) {
     return fail(Errc::invalid_argument,
                 std::string("frame builder: ") + std::string(to_string(error())));
   }

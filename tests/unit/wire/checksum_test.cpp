@@ -70,6 +70,24 @@ TEST(Checksum, AllOnesAndZeros) {
   EXPECT_EQ(udp_checksum_finish(0xffff), 0xffff);  // computed 0 goes out as 0xffff
 }
 
+// Words that wrap the 64-bit accumulator to exactly 0 (0x80.. twice, 0xff.. with a 1) must still
+// sum like 16-bit words: nonzero data never gives the +0 that only all-zero data gives.
+TEST(Checksum, AccumulatorWrapsLikeWordSums) {
+  for (std::size_t n = 8; n <= 64; ++n) {
+    for (const unsigned first : {0x80U, 0xffU, 0x01U}) {
+      std::vector<std::byte> d(n);
+      for (std::size_t i = 0; i < n; i += 8) {
+        d[i] = static_cast<std::byte>(first);
+      }
+      d[n - 1] = std::byte{1};
+      EXPECT_EQ(internet_checksum(d), reference(d)) << n << " " << first;
+      std::vector<std::byte> ones(n, std::byte{0xff});
+      ones[n / 2] = std::byte{0xfe};
+      EXPECT_EQ(internet_checksum(ones), reference(ones)) << n;
+    }
+  }
+}
+
 TEST(Checksum, PseudoHeaderV4AndV6) {
   const auto a = IpAddress::parse("192.0.2.1").value();
   const auto b = IpAddress::parse("198.51.100.7").value();
