@@ -12,14 +12,10 @@
 set -euo pipefail
 build=${1:?usage: count_rx.sh BUILD_DIR [SECONDS]}
 secs=${2:-4}
-tools=$build/bench/xdp
-for t in xdp_livegen xdp_rxdrop ep_rxdrop; do
-  [[ -x $tools/$t ]] || { echo "missing $tools/$t (configure with -DETHERPATH_BENCH=ON)" >&2; exit 2; }
-done
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 2; }
-[[ $(id -u) == 0 ]] || { echo "needs root (namespaces, XDP)" >&2; exit 2; }
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+xdp_bench_tools "$build" xdp_livegen xdp_rxdrop ep_rxdrop
 
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/gen_sink_veth.sh"
 gen_sink_names epc
 cleanup() { gen_sink_remove; }
 trap cleanup EXIT

@@ -13,13 +13,9 @@ set -euo pipefail
 build=${1:?usage: prog_cost.sh BUILD_DIR [RUNS] [REPEAT]}
 runs=${2:-5}
 repeat=${3:-1000000}
-tools=$build/bench/xdp
-for t in xdp_rxdrop ep_rxdrop; do
-  [[ -x $tools/$t ]] || { echo "missing $tools/$t (configure with -DETHERPATH_BENCH=ON)" >&2; exit 2; }
-done
-[[ $(id -u) == 0 ]] || { echo "needs root (namespaces, XDP)" >&2; exit 2; }
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+xdp_bench_tools "$build" xdp_rxdrop ep_rxdrop
 
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/gen_sink_veth.sh"
 gen_sink_names epp
 rx_pid=
 cleanup() {

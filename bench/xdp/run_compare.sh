@@ -16,13 +16,9 @@ set -euo pipefail
 build=${1:?usage: run_compare.sh BUILD_DIR [PAIRS] [SECONDS]}
 pairs=${2:-5}
 secs=${3:-3}
-tools=$build/bench/xdp
-for t in xdp_livegen xdp_sink xdp_rxdrop xdp_txonly ep_rxdrop ep_txonly; do
-  [[ -x $tools/$t ]] || { echo "missing $tools/$t (configure with -DETHERPATH_BENCH=ON)" >&2; exit 2; }
-done
-[[ $(id -u) == 0 ]] || { echo "needs root (namespaces, XDP)" >&2; exit 2; }
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+xdp_bench_tools "$build" xdp_livegen xdp_sink xdp_rxdrop xdp_txonly ep_rxdrop ep_txonly
 
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/gen_sink_veth.sh"
 gen_sink_names ep
 cleanup() { gen_sink_remove; }
 trap cleanup EXIT

@@ -11,11 +11,8 @@ set -euo pipefail
 build=${1:?usage: run_peers.sh BUILD_DIR [RUNS] [SECONDS]}
 runs=${2:-3}
 secs=${3:-3}
-tools=$build/bench/xdp
-for t in xdp_livegen xdp_sink xdp_rxdrop xdp_txonly; do
-  [[ -x $tools/$t ]] || { echo "missing $tools/$t (configure with -DETHERPATH_BENCH=ON)" >&2; exit 2; }
-done
-[[ $(id -u) == 0 ]] || { echo "needs root (namespaces, XDP)" >&2; exit 2; }
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+xdp_bench_tools "$build" xdp_livegen xdp_sink xdp_rxdrop xdp_txonly
 
 tag=$$
 gen=epgen$tag sink=epsnk$tag
