@@ -31,8 +31,8 @@ template <bool kCopy>
 // 2^16 are all 1 modulo 0xffff, so that sum, and the two 32-bit halves of it, are congruent to
 // the sum of the 16-bit words, and, like it, 0 only for all-zero bytes (so +0 and -0 stay
 // apart). The last n % 8 bytes come from one load of the 8 bytes that end the data, shifted up
-// to where they stand in their word (zero padding for an odd last byte). The result is below
-// 2^35, so sums of headers and payloads added to it cannot overflow.
+// past the bytes summed already (an odd last byte is then the high byte of its 16-bit word). The
+// result is below 2^35, so sums of headers and payloads added to it cannot overflow.
 template <bool kCopy>
 [[nodiscard, gnu::always_inline]] inline std::uint64_t checksum_pass(std::byte* dst,
                                                                      const std::byte* src,
@@ -41,49 +41,44 @@ template <bool kCopy>
   std::uint64_t acc = 0;
   std::uint64_t carries = 0;
   const auto add = [&acc, &carries](std::uint64_t word) {
-    acc += word;
-    carries += acc < word ? 1U : 0U;
+    carries += __builtin_add_overflow(acc, word, &acc) ? 1U : 0U;
   };
   const auto word_at = [src, dst](std::size_t at) { return word_of<kCopy>(dst, src, at); };
-  std::size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    add(word_at(i));
-    add(word_at(i + 8));
-  }
-  if (i + 8 <= n) {
-    add(word_at(i));
-    i += 8;
-  }
-  const std::size_t rest = n - i;
-  if (rest != 0) {
-    if (n >= 8) {
-      add(word_at(n - 8) << (64U - 8U * rest));
-    } else {
-      // Fewer than 8 bytes in all: 4, 2 and 1 at a time.
-      if (rest >= 4) {
-        std::uint32_t x = 0;
-        std::memcpy(&x, src + i, 4);
-        if constexpr (kCopy) {
-          std::memcpy(dst + i, &x, 4);
-        }
-        add(std::uint64_t{__builtin_bswap32(x)} << 32U);
-        i += 4;
+  if (n >= 8) {
+    // Whole words up to the last 8 bytes, then those 8 bytes without what was summed already.
+    const std::size_t last = n - 8;
+    std::size_t i = 0;
+    for (; i < last; i += 8) {
+      add(word_at(i));
+    }
+    // i - last is (8 - n % 8) % 8; computed from n it leaves the loop's index alone.
+    add(word_at(last) << ((0U - 8U * n) & 63U));
+  } else {
+    // Fewer than 8 bytes: 4, 2 and 1 at a time.
+    std::size_t i = 0;
+    if (n >= 4) {
+      std::uint32_t x = 0;
+      std::memcpy(&x, src, 4);
+      if constexpr (kCopy) {
+        std::memcpy(dst, &x, 4);
       }
-      if ((rest & 2U) != 0) {
-        std::uint16_t x = 0;
-        std::memcpy(&x, src + i, 2);
-        if constexpr (kCopy) {
-          std::memcpy(dst + i, &x, 2);
-        }
-        add(std::uint64_t{bswap16(x)} << (48U - 8U * (i & 4U)));
-        i += 2;
+      add(std::uint64_t{__builtin_bswap32(x)} << 32U);
+      i = 4;
+    }
+    if ((n & 2U) != 0) {
+      std::uint16_t x = 0;
+      std::memcpy(&x, src + i, 2);
+      if constexpr (kCopy) {
+        std::memcpy(dst + i, &x, 2);
       }
-      if ((rest & 1U) != 0) {
-        if constexpr (kCopy) {
-          dst[i] = src[i];
-        }
-        add(std::uint64_t{static_cast<std::uint8_t>(src[i])} << (56U - 8U * (i & 6U)));
+      add(std::uint64_t{bswap16(x)} << (48U - 8U * i));
+      i += 2;
+    }
+    if ((n & 1U) != 0) {
+      if constexpr (kCopy) {
+        dst[i] = src[i];
       }
+      add(std::uint64_t{static_cast<std::uint8_t>(src[i])} << (56U - 8U * i));
     }
   }
   return sum + (acc >> 32U) + (acc & 0xffffffffULL) + carries;
@@ -129,10 +124,12 @@ template <bool kCopy>
   return static_cast<std::uint16_t>(~checksum_fold(sum));
 }
 
-// UDP sends a computed 0 as 0xffff: 0 on the wire means "no checksum" (RFC 768).
+// UDP sends a computed 0 as 0xffff: 0 on the wire means "no checksum" (RFC 768). Without a
+// compare: fold(sum + 1) is in 1..0xffff and congruent to fold(sum) + 1, so 0x10000 minus it is
+// ~fold(sum) except where that would be 0, and there it is 0xffff. (sum + 1 must not wrap, as it
+// cannot for any sum of these helpers.)
 [[nodiscard]] constexpr std::uint16_t udp_checksum_finish(std::uint64_t sum) noexcept {
-  const std::uint16_t c = checksum_finish(sum);
-  return c == 0 ? std::uint16_t{0xffff} : c;
+  return static_cast<std::uint16_t>(0x10000U - checksum_fold(sum + 1));
 }
 
 // RFC 1071 over a whole buffer (the IPv4 header, an ICMPv4 message).

@@ -444,7 +444,7 @@ inline std::uint32_t get_be32(const std::uint8_t* p) noexcept {
   }
   detail::put_be32(s.p, w0);
   detail::put_be32(s.p + 4, w1);
-  detail::put_be32(s.p + 8, w2 | checksum_finish(sum));
+  detail::put_be32(s.p + 8, (w2 | 0xffffU) - checksum_fold(sum));  // w2 | checksum_finish(sum)
   detail::put_be32(s.p + 12, src);
   detail::put_be32(s.p + 16, dst);
   start_ = s.at;

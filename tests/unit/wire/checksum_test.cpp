@@ -88,6 +88,23 @@ TEST(Checksum, AccumulatorWrapsLikeWordSums) {
   }
 }
 
+// udp_checksum_finish folds sum + 1 instead of comparing with 0: the same for every sum,
+// including the multiples of 0xffff (a computed 0, sent as 0xffff) and 0 itself.
+TEST(Checksum, UdpFinishIsFfffForAComputedZero) {
+  const auto plain = [](std::uint64_t sum) {
+    const std::uint16_t c = checksum_finish(sum);
+    return c == 0 ? std::uint16_t{0xffff} : c;
+  };
+  std::mt19937_64 rng(7);
+  for (std::uint64_t k = 0; k < 300000; ++k) {
+    for (const std::uint64_t v :
+         {k, k * 0xffffU, (k + 1) * 0xffffU - 1, k * 0xffffU + 1, rng() >> (k % 40), rng() >> 1}) {
+      ASSERT_EQ(udp_checksum_finish(v), plain(v)) << std::hex << v;
+    }
+  }
+  EXPECT_EQ(udp_checksum_finish(0), 0xffff);
+}
+
 TEST(Checksum, PseudoHeaderV4AndV6) {
   const auto a = IpAddress::parse("192.0.2.1").value();
   const auto b = IpAddress::parse("198.51.100.7").value();
