@@ -16,7 +16,9 @@
 # user space where the rate cannot.
 #   usage: run_scale.sh BUILD_DIR [PAIRS=3] [SECONDS=3] [HOSTS=65536]
 # Experiment, not the issue's runs: YIELD=1 in the environment makes the consumer give its CPU
-# back to the poll thread every 256 hosts and after each batch (conn_scale_live --yield).
+# back to the poll thread every 256 hosts and after each batch (conn_scale_live --yield);
+# RX_OPTS="..." adds options to conn_scale_live (e.g. RX_OPTS="--depth 1": each host's queue holds
+# one frame, 8 MiB of queues instead of 64 MiB, to see what the queues' cache footprint costs).
 # Last line: RESULT hosts= one_host_rx_pps= all_hosts_rx_pps= scale_ratio= rss_mib=
 #            one_host_cpu_ns= all_hosts_cpu_ns= scale_cpu_ratio= one_host_steer_ns= all_hosts_steer_ns=
 #            scattered_rx_pps= scattered_ratio= scattered_cpu_ns= scattered_steer_ns=
@@ -79,7 +81,7 @@ steer_ns() {
 run_one() {
   local label=$1; shift
   $S "$rx_tool" -i s$tag --hosts "$hosts" -d $((secs + 3)) --poll-cpu 1 --consumer-cpu 1 \
-    ${YIELD:+--yield} >"$tmp/rx" 2>&1 &
+    ${YIELD:+--yield} ${RX_OPTS:-} >"$tmp/rx" 2>&1 &
   rx_pid=$!
   for _ in $(seq 1 600); do
     grep -q "registered" "$tmp/rx" && break
