@@ -4,6 +4,12 @@
 #   source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 #   xdp_bench_tools BUILD_DIR TOOL...   # sets tools=BUILD_DIR/bench/xdp; exits 2 when a tool is
 #                                       # missing or we are not root; loads bench/lib/gen_sink_veth.sh
+#   "${flow[@]}"                        # the one flow every generator, sender and sink here uses
+
+# 64-byte frames (60 without the FCS) from the generator's side to the sink's: the generators'
+# and senders' header fields, and what xdp_sink --validate expects.
+flow=(--dst-mac 02:00:00:00:00:02 --src-mac 02:00:00:00:00:01 --dst-ip 10.0.0.2 --src-ip 10.0.0.1
+      --sport 9 --dport 9 --size 60)
 xdp_bench_tools() {
   local build=$1 t
   shift

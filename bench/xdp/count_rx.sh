@@ -20,8 +20,6 @@ gen_sink_names epc
 cleanup() { gen_sink_remove; }
 trap cleanup EXIT
 gen_sink_create
-flow=(--dst-mac 02:00:00:00:00:02 --src-mac 02:00:00:00:00:01 --dst-ip 10.0.0.2 --src-ip 10.0.0.1
-      --sport 9 --dport 9 --size 60)
 
 # count TOOL PREFIX: instructions in TOOL's rx_loop per frame it received.
 count() {

@@ -23,8 +23,6 @@ gen_sink_names ep
 cleanup() { gen_sink_remove; }
 trap cleanup EXIT
 gen_sink_create
-flow=(--dst-mac 02:00:00:00:00:02 --src-mac 02:00:00:00:00:01 --dst-ip 10.0.0.2 --src-ip 10.0.0.1
-      --sport 9 --dport 9 --size 60)
 
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" | tail -1; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR + 1) / 2)]}'; }

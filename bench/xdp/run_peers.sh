@@ -28,8 +28,6 @@ ip -n "$gen" link set g$tag up
 ip -n "$sink" link set s$tag up
 G="ip netns exec $gen"
 S="ip netns exec $sink"
-flow=(--dst-mac 02:00:00:00:00:02 --src-mac 02:00:00:00:00:01 --dst-ip 10.0.0.2 --src-ip 10.0.0.1
-      --sport 9 --dport 9 --size 60)
 
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" | tail -1; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR + 1) / 2)]}'; }
