@@ -27,10 +27,7 @@ done
 [[ $(id -u) == 0 ]] || { echo "needs root (namespaces, XDP)" >&2; exit 2; }
 
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/gen_sink_veth.sh"
-gen_sink_names epb
-cleanup() { gen_sink_remove; }
-trap cleanup EXIT
-gen_sink_create
+gen_sink_setup epb
 peer_flow=(--dst-mac 02:00:00:00:00:02 --src-mac 02:00:00:00:00:01 --dst-ip 10.0.0.2
            --src-ip 10.0.0.1 --sport 9 --dport 9 --size 60)
 gen_flow=(--iface g$tag --dst-mac 02:00:00:00:00:02 --src-mac 02:00:00:00:00:01 --src 10.0.0.1

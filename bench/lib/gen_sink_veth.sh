@@ -7,6 +7,8 @@
 #   cleanup() { ...the script's own processes...; gen_sink_remove; }
 #   trap cleanup EXIT        # before creating anything, so a failed set-up is removed too
 #   gen_sink_create          # both namespaces, the veth pair up, IPv6 off
+# or, for a script with no processes of its own to end at exit, all three steps in one:
+#   gen_sink_setup PREFIX    # gen_sink_names, trap gen_sink_remove EXIT, gen_sink_create
 
 gen_sink_names() {
   tag=$$
@@ -35,4 +37,10 @@ gen_sink_remove() {
   ip netns del "$gen" 2>/dev/null || true
   ip netns del "$sink" 2>/dev/null || true
   rm -rf "$tmp"
+}
+
+gen_sink_setup() {
+  gen_sink_names "$1"
+  trap gen_sink_remove EXIT
+  gen_sink_create
 }

@@ -16,10 +16,7 @@ command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 2; }
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 xdp_bench_tools "$build" xdp_livegen xdp_rxdrop ep_rxdrop
 
-gen_sink_names epc
-cleanup() { gen_sink_remove; }
-trap cleanup EXIT
-gen_sink_create
+gen_sink_setup epc
 
 # count TOOL PREFIX: instructions in TOOL's rx_loop per frame it received.
 count() {

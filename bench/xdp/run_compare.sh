@@ -19,10 +19,7 @@ secs=${3:-3}
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 xdp_bench_tools "$build" xdp_livegen xdp_sink xdp_rxdrop xdp_txonly ep_rxdrop ep_txonly
 
-gen_sink_names ep
-cleanup() { gen_sink_remove; }
-trap cleanup EXIT
-gen_sink_create
+gen_sink_setup ep
 
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" | tail -1; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR + 1) / 2)]}'; }

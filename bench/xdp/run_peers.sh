@@ -14,20 +14,7 @@ secs=${3:-3}
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 xdp_bench_tools "$build" xdp_livegen xdp_sink xdp_rxdrop xdp_txonly
 
-tag=$$
-gen=epgen$tag sink=epsnk$tag
-cleanup() { ip netns del "$gen" 2>/dev/null || true; ip netns del "$sink" 2>/dev/null || true; }
-trap cleanup EXIT
-ip netns add "$gen"
-ip netns add "$sink"
-ip link add g$tag netns "$gen" type veth peer name s$tag netns "$sink"
-# No IPv6 on the link: the kernel's own ND/MLD frames would reach the sink as invalid frames.
-ip netns exec "$gen" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip netns exec "$sink" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip -n "$gen" link set g$tag up
-ip -n "$sink" link set s$tag up
-G="ip netns exec $gen"
-S="ip netns exec $sink"
+gen_sink_setup epr
 
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" | tail -1; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR + 1) / 2)]}'; }

@@ -14,10 +14,7 @@ rounds=${3:-200000}
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 xdp_bench_tools "$build" xdp_rxdrop ep_rxdrop
 
-gen_sink_names wc
-cleanup() { gen_sink_remove; }
-trap cleanup EXIT
-gen_sink_create
+gen_sink_setup wc
 
 field() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" | tail -1; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR + 1) / 2)]}'; }
